@@ -1,0 +1,143 @@
+//! The command line: clap definitions, dispatch, and rendering of results
+//! as text or `--json`. Each command group lives in its own file and does
+//! three things only: parse arguments, call `ops`, render.
+
+mod init;
+mod mission;
+mod query;
+mod render;
+mod work_order;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::error::{Error, Kind, Result};
+use crate::ops::{Options, Session};
+
+pub use render::Out;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orc",
+    version,
+    about = "Coordinates coding agents working in git worktrees",
+    long_about = "orc coordinates a team of coding agents working in parallel in git worktrees. \
+        State is JSON files in .orc/ directories; every change is a commit on the ledger branch \
+        (default `orc`) of the project's own repository.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Print machine-readable JSON (shapes in spec/README.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Act as this actor (commit author, claimer, note author).
+    #[arg(long = "as", value_name = "ACTOR", global = true)]
+    pub actor: Option<String>,
+    /// Use this ledger branch instead of the configured one.
+    #[arg(long, value_name = "BRANCH", global = true)]
+    pub ledger: Option<String>,
+    /// Run as if orc was started in DIR.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the ledger branch in this repository (idempotent).
+    Init(init::InitArgs),
+    /// Create and manage missions.
+    #[command(subcommand)]
+    Mission(mission::MissionCommand),
+    /// Create, list and change work orders.
+    #[command(subcommand, name = "work-order", visible_alias = "wo")]
+    WorkOrder(work_order::WorkOrderCommand),
+    /// Where the ledger stands and how the current mission is doing.
+    Status(query::StatusArgs),
+    /// A tree of missions and their work orders.
+    Summary(query::SummaryArgs),
+    /// Who and where this directory is: role, actor, mission, grove, ledger.
+    Context(query::ContextArgs),
+    /// History of the ledger, or of one entity.
+    Log(query::LogArgs),
+}
+
+/// Runs orc with the process arguments and returns the exit code.
+pub fn run() -> i32 {
+    init_tracing();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Kind::Usage.exit_code()
+            } else {
+                0
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let out = Out::new(cli.global.json);
+    match dispatch(&cli, &out) {
+        Ok(()) => 0,
+        Err(err) => {
+            out.error(&err);
+            err.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
+    let opts = Options {
+        actor: cli.global.actor.clone(),
+        ledger: cli.global.ledger.clone(),
+        cwd: cli.global.directory.clone(),
+    };
+    let session = Session::open(&opts)?;
+    match &cli.command {
+        Command::Init(args) => init::run(&session, args, out),
+        Command::Mission(cmd) => mission::run(&session, cmd, out),
+        Command::WorkOrder(cmd) => work_order::run(&session, cmd, out),
+        Command::Status(args) => query::status(&session, args, out),
+        Command::Summary(args) => query::summary(&session, args, out),
+        Command::Context(args) => query::context(&session, args, out),
+        Command::Log(args) => query::log(&session, args, out),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Parses an id given on the command line; a malformed one is a usage
+/// error, refused before anything is read.
+pub(crate) fn parse_id<T>(text: &str, parse: fn(&str) -> Result<T>) -> Result<T> {
+    parse(text).map_err(|e| Error::new(Kind::Usage, e.message))
+}
+
+/// Parses `WO-1,WO-2` lists (repeated arguments are allowed too).
+pub(crate) fn parse_ids<T>(texts: &[String], parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {
+    texts
+        .iter()
+        .flat_map(|t| t.split(','))
+        .filter(|t| !t.is_empty())
+        .map(|t| parse_id(t, parse))
+        .collect()
+}
+
+/// Serialises any value for `--json`.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("orc output always serialises")
+}

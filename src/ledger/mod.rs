@@ -1,0 +1,485 @@
+//! The ledger: a branch (default `orc`) of the project's own repository
+//! that records every change to orc's files as a commit.
+//!
+//! This is plumbing: a change set goes in, a commit id comes out. Commits
+//! are built in the object database (blobs, a tree edit, a commit object)
+//! and published by a compare-and-swap update of the branch ref; HEAD, the
+//! index and the working tree are never touched, and the branch is never
+//! checked out. Writers on one machine are queued by a lock file in the
+//! common git directory; the compare-and-swap still guards against anyone
+//! else (a `git push` into the repository, a `git update-ref` by hand), and
+//! a lost race re-applies the change set on the new tip.
+//!
+//! Nothing above this module knows about trees and blobs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::{FullName, Target};
+
+use crate::error::{Error, Result};
+use crate::store::FileLock;
+
+/// The default ledger branch.
+pub const DEFAULT_BRANCH: &str = "orc";
+/// The ledger's marker file at the root of its tree.
+pub const INFO_FILE: &str = "orc.json";
+
+/// One path changed by a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Put { path: String, bytes: Vec<u8> },
+    Delete { path: String },
+}
+
+impl Change {
+    pub fn path(&self) -> &str {
+        match self {
+            Change::Put { path, .. } | Change::Delete { path } => path,
+        }
+    }
+}
+
+/// Who made a commit, and when.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+}
+
+/// A commit of the ledger, as `orc log` shows it.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: ObjectId,
+    pub author: String,
+    pub email: String,
+    pub time: i64,
+    pub message: String,
+    pub parent: Option<ObjectId>,
+}
+
+impl CommitInfo {
+    pub fn subject(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+}
+
+/// An entry of a ledger directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub is_dir: bool,
+}
+
+pub struct Ledger {
+    repo: gix::Repository,
+    branch: String,
+    refname: FullName,
+    lock_dir: PathBuf,
+    lock_timeout: Duration,
+}
+
+/// Finds the git repository that contains `start` (honouring `GIT_DIR` and
+/// `GIT_CEILING_DIRECTORIES` like git does).
+pub fn discover(start: &Path) -> Result<gix::Repository> {
+    gix::ThreadSafeRepository::discover_with_environment_overrides(start)
+        .map(gix::Repository::from)
+        .map_err(|_| {
+            Error::environment(format!(
+                "{} is not inside a git repository (or a mission workspace or grove)",
+                start.display()
+            ))
+            .with_hint("run orc inside your project's repository, or `git init` one first")
+        })
+}
+
+/// Opens the repository at `git_dir` (a `.git` directory or a bare repository).
+pub fn open_repo(git_dir: &Path) -> Result<gix::Repository> {
+    gix::open(git_dir).map_err(|e| {
+        Error::environment(format!(
+            "cannot open the git repository at {}: {e}",
+            git_dir.display()
+        ))
+        .with_hint("the repository may have moved; check `repo` in .orc/config.json")
+    })
+}
+
+impl Ledger {
+    /// The ledger on `branch` of `repo`. It need not exist yet.
+    pub fn new(mut repo: gix::Repository, branch: &str, lock_timeout: Duration) -> Result<Ledger> {
+        crate::model::check_branch_name(branch).map_err(Error::usage)?;
+        let refname: FullName = format!("refs/heads/{branch}")
+            .try_into()
+            .map_err(|e| Error::usage(format!("{branch:?} is not a usable branch name: {e}")))?;
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        let lock_dir = repo.common_dir().join("orc").join("locks").join(branch);
+        Ok(Ledger {
+            repo,
+            branch: branch.to_string(),
+            refname,
+            lock_dir,
+            lock_timeout,
+        })
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    pub fn repo(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    /// The repository's common git directory (shared by all worktrees).
+    pub fn common_dir(&self) -> PathBuf {
+        let dir = self.repo.common_dir();
+        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    }
+
+    /// The lock file `name` shared by every process using this ledger.
+    pub fn lock_path(&self, name: &str) -> PathBuf {
+        self.lock_dir.join(format!("{name}.lock"))
+    }
+
+    /// The commit the branch points at, if the branch exists.
+    pub fn tip(&self) -> Result<Option<ObjectId>> {
+        let reference = self
+            .repo
+            .try_find_reference(&self.refname)
+            .map_err(|e| Error::git(&format!("cannot read {}", self.refname.as_bstr()), e))?;
+        match reference {
+            None => Ok(None),
+            Some(mut r) => r
+                .peel_to_id()
+                .map(|id| Some(id.detach()))
+                .map_err(|e| Error::git(&format!("cannot resolve {}", self.refname.as_bstr()), e)),
+        }
+    }
+
+    /// The tip, or an error telling the user to run `orc init`.
+    pub fn require_tip(&self) -> Result<ObjectId> {
+        self.tip()?.ok_or_else(|| {
+            Error::environment(format!(
+                "this repository has no orc ledger (no branch {:?})",
+                self.branch
+            ))
+            .with_hint("run `orc init` first")
+        })
+    }
+
+    /// Creates the branch with a first commit holding `orc.json`. Returns
+    /// false when the ledger already exists.
+    pub fn init(&self, info: &[u8], author: &Author, message: &str) -> Result<bool> {
+        let _lock = FileLock::acquire(&self.lock_path("ledger"), "the ledger", self.lock_timeout)?;
+        if let Some(tip) = self.tip()? {
+            if self.read_at(tip, INFO_FILE)?.is_some() {
+                return Ok(false);
+            }
+            return Err(Error::conflict(format!(
+                "branch {:?} exists but is not an orc ledger (it has no {INFO_FILE})",
+                self.branch
+            ))
+            .with_hint("choose another ledger branch with `orc init --branch NAME`"));
+        }
+        let empty = ObjectId::empty_tree(self.repo.object_hash());
+        let tree = self.write_tree(
+            empty,
+            &[Change::Put {
+                path: INFO_FILE.into(),
+                bytes: info.to_vec(),
+            }],
+        )?;
+        let commit = self.write_commit(tree, None, author, message)?;
+        self.publish(None, commit, author, message)?;
+        Ok(true)
+    }
+
+    /// Commits `changes` on top of the tip, as one commit. Returns `None`
+    /// (and writes nothing) when the changes leave the tree as it was.
+    pub fn commit(
+        &self,
+        changes: &[Change],
+        author: &Author,
+        message: &str,
+    ) -> Result<Option<ObjectId>> {
+        for change in changes {
+            check_path(change.path())?;
+        }
+        let _lock = FileLock::acquire(&self.lock_path("ledger"), "the ledger", self.lock_timeout)?;
+        const ATTEMPTS: usize = 20;
+        for attempt in 0..ATTEMPTS {
+            let tip = self.require_tip()?;
+            let old_tree = self.tree_of(tip)?;
+            let tree = self.write_tree(old_tree, changes)?;
+            if tree == old_tree {
+                return Ok(None);
+            }
+            let commit = self.write_commit(tree, Some(tip), author, message)?;
+            match self.publish(Some(tip), commit, author, message) {
+                Ok(()) => return Ok(Some(commit)),
+                Err(err) => {
+                    // Someone outside orc's lock moved the branch (or holds
+                    // its ref lock): re-apply on the new tip.
+                    if attempt + 1 == ATTEMPTS {
+                        return Err(err);
+                    }
+                    tracing::debug!(attempt, "ledger compare-and-swap lost: {err}");
+                    std::thread::sleep(Duration::from_millis(1 << attempt.min(6)));
+                }
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    /// The bytes of `path` at the tip (None if absent).
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.tip()? {
+            Some(tip) => self.read_at(tip, path),
+            None => Ok(None),
+        }
+    }
+
+    /// The bytes of the file `path` in `commit` (None if absent or a directory).
+    pub fn read_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.entry_at(commit, path)? {
+            Some((id, false)) => {
+                let blob = self
+                    .repo
+                    .find_blob(id)
+                    .map_err(|e| Error::git(&format!("cannot read {path} from the ledger"), e))?;
+                Ok(Some(blob.data.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The object id of `path` in `commit` and whether it is a directory.
+    pub fn entry_at(&self, commit: ObjectId, path: &str) -> Result<Option<(ObjectId, bool)>> {
+        let tree_id = self.tree_of(commit)?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| Error::git("cannot read a ledger tree", e))?;
+        let entry = tree
+            .lookup_entry_by_path(Path::new(path))
+            .map_err(|e| Error::git(&format!("cannot look up {path} in the ledger"), e))?;
+        Ok(entry.map(|e| (e.object_id(), e.mode().is_tree())))
+    }
+
+    /// The entries of the directory `path` at the tip, sorted by name.
+    pub fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
+        let Some(tip) = self.tip()? else {
+            return Ok(Vec::new());
+        };
+        let tree_id = if path.is_empty() {
+            self.tree_of(tip)?
+        } else {
+            match self.entry_at(tip, path)? {
+                Some((id, true)) => id,
+                _ => return Ok(Vec::new()),
+            }
+        };
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| Error::git("cannot read a ledger tree", e))?;
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let entry = entry.map_err(|e| Error::git("cannot decode a ledger tree", e))?;
+            out.push(DirEntry {
+                name: entry.filename().to_str_lossy().into_owned(),
+                is_dir: entry.mode().is_tree(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The commit `id`.
+    pub fn commit_info(&self, id: ObjectId) -> Result<CommitInfo> {
+        let commit = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| Error::git(&format!("cannot read ledger commit {id}"), e))?;
+        let author = commit
+            .author()
+            .map_err(|e| Error::git(&format!("cannot decode commit {id}"), e))?;
+        let time = author.time().map(|t| t.seconds).unwrap_or(0);
+        let message = commit.message_raw_sloppy().to_str_lossy().into_owned();
+        Ok(CommitInfo {
+            id,
+            author: author.name.to_str_lossy().into_owned(),
+            email: author.email.to_str_lossy().into_owned(),
+            time,
+            message,
+            parent: commit.parent_ids().next().map(|p| p.detach()),
+        })
+    }
+
+    /// Walks the first-parent history from the tip, newest first.
+    pub fn history(&self) -> Result<History<'_>> {
+        Ok(History {
+            ledger: self,
+            next: self.tip()?,
+        })
+    }
+
+    fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| Error::git(&format!("cannot read ledger commit {commit}"), e))?;
+        commit
+            .tree_id()
+            .map(|id| id.detach())
+            .map_err(|e| Error::git("cannot decode a ledger commit", e))
+    }
+
+    fn write_tree(&self, base: ObjectId, changes: &[Change]) -> Result<ObjectId> {
+        let mut editor = self
+            .repo
+            .edit_tree(base)
+            .map_err(|e| Error::git("cannot edit the ledger tree", e))?;
+        for change in changes {
+            match change {
+                Change::Put { path, bytes } => {
+                    let blob = self
+                        .repo
+                        .write_blob(bytes)
+                        .map_err(|e| Error::git(&format!("cannot store {path}"), e))?;
+                    editor
+                        .upsert(path.as_str(), EntryKind::Blob, blob.detach())
+                        .map_err(|e| Error::git(&format!("cannot record {path}"), e))?;
+                }
+                Change::Delete { path } => {
+                    editor
+                        .remove(path.as_str())
+                        .map_err(|e| Error::git(&format!("cannot remove {path}"), e))?;
+                }
+            }
+        }
+        editor
+            .write()
+            .map(|id| id.detach())
+            .map_err(|e| Error::git("cannot write the ledger tree", e))
+    }
+
+    fn write_commit(
+        &self,
+        tree: ObjectId,
+        parent: Option<ObjectId>,
+        author: &Author,
+        message: &str,
+    ) -> Result<ObjectId> {
+        let signature = gix::actor::Signature {
+            name: author.name.as_str().into(),
+            email: author.email.as_str().into(),
+            time: gix::date::Time {
+                seconds: author.time,
+                offset: 0,
+            },
+        };
+        let commit = gix::objs::Commit {
+            tree,
+            parents: parent.into_iter().collect(),
+            author: signature.clone(),
+            committer: signature,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        };
+        self.repo
+            .write_object(&commit)
+            .map(|id| id.detach())
+            .map_err(|e| Error::git("cannot write a ledger commit", e))
+    }
+
+    /// Points the branch at `new` if it still points at `old`.
+    fn publish(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        author: &Author,
+        message: &str,
+    ) -> Result<()> {
+        let expected = match old {
+            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+            None => PreviousValue::MustNotExist,
+        };
+        let subject = message.lines().next().unwrap_or("");
+        let edit = RefEdit {
+            change: RefChange::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: format!("orc: {subject}").into(),
+                },
+                expected,
+                new: Target::Object(new),
+            },
+            name: self.refname.clone(),
+            deref: false,
+        };
+        let time = format!("{} +0000", author.time);
+        let committer = gix::actor::SignatureRef {
+            name: author.name.as_str().into(),
+            email: author.email.as_str().into(),
+            time: &time,
+        };
+        self.repo
+            .edit_references_as(Some(edit), Some(committer))
+            .map(|_| ())
+            .map_err(|e| Error::git(&format!("cannot update {}", self.refname.as_bstr()), e))
+    }
+}
+
+/// First-parent history of the ledger, newest first.
+pub struct History<'a> {
+    ledger: &'a Ledger,
+    next: Option<ObjectId>,
+}
+
+impl Iterator for History<'_> {
+    type Item = Result<CommitInfo>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let id = self.next.take()?;
+        let info = self.ledger.commit_info(id);
+        if let Ok(info) = &info {
+            self.next = info.parent;
+        }
+        Some(info)
+    }
+}
+
+/// Ledger paths are relative, `/`-separated, without empty, `.` or `..`
+/// components. They are built from validated ids; this is the last guard.
+fn check_path(path: &str) -> Result<()> {
+    let bad = path.is_empty()
+        || path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == ".." || c.contains('\0'));
+    if bad {
+        return Err(Error::internal(format!("refusing ledger path {path:?}")));
+    }
+    Ok(())
+}
+
+/// Records `orc.ledger = <branch>` in the repository's own git config, so
+/// that later commands find a ledger on a branch other than the default.
+pub fn remember_branch(repo: &gix::Repository, branch: &str) -> Result<()> {
+    let path = repo.common_dir().join("config");
+    let mut file =
+        gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
+            .map_err(|e| Error::git(&format!("cannot read {}", path.display()), e))?;
+    file.set_raw_value_by("orc", None, "ledger", branch)
+        .map_err(|e| Error::git(&format!("cannot set orc.ledger in {}", path.display()), e))?;
+    let mut out = Vec::new();
+    file.write_to(&mut out)
+        .map_err(|e| Error::io("cannot render", &path, e))?;
+    crate::store::fsio::write_atomic(&path, &out)
+}

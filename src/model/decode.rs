@@ -1,0 +1,213 @@
+//! Turning the bytes of a file an agent may have written into a typed value,
+//! or into an error that says where and what is wrong.
+//!
+//! Checks, in order: empty file, byte-order mark, UTF-8, JSON syntax (with
+//! line and column), duplicate keys, nesting depth, then the schema of the
+//! target type (with the path of the offending field, such as
+//! `notes[0].at`). The caller prefixes the file name.
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::collections::HashSet;
+use std::fmt;
+
+/// The deepest nesting of arrays and objects orc accepts in its files.
+pub const MAX_DEPTH: usize = 32;
+
+/// Parses `bytes` as JSON into `T`, with an error fit for a person.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let text = check_text(bytes)?;
+    check_structure(text)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let at = if path == "." || path.is_empty() {
+            String::new()
+        } else {
+            format!("field `{path}`: ")
+        };
+        format!(
+            "line {}, column {}: {at}{}",
+            inner.line(),
+            inner.column(),
+            strip_position(&inner.to_string())
+        )
+    })?;
+    de.end().map_err(|e| syntax_error(&e))?;
+    Ok(value)
+}
+
+/// The checks that come before JSON: the bytes must be non-empty UTF-8
+/// without a byte-order mark.
+pub fn check_text(bytes: &[u8]) -> Result<&str, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("the file is empty (expected a JSON object)".into());
+    }
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err(
+            "the file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM".into(),
+        );
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        format!(
+            "line {line}, column {column}: invalid UTF-8 (byte offset {}); files must be UTF-8",
+            e.valid_up_to()
+        )
+    })
+}
+
+/// JSON syntax, duplicate keys and depth, checked in one pass without
+/// building a value.
+fn check_structure(text: &str) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    Strict { depth: 0 }
+        .deserialize(&mut de)
+        .map_err(|e| syntax_error(&e))?;
+    de.end().map_err(|e| syntax_error(&e))
+}
+
+fn syntax_error(e: &serde_json::Error) -> String {
+    let what = strip_position(&e.to_string());
+    let hint = if e.is_eof() {
+        " (the file looks truncated)"
+    } else {
+        ""
+    };
+    format!("line {}, column {}: {what}{hint}", e.line(), e.column())
+}
+
+/// serde_json appends " at line L column C" to its messages; we print the
+/// position first instead.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// A visitor that accepts any JSON but refuses duplicate keys and nesting
+/// deeper than [`MAX_DEPTH`].
+struct Strict {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let depth = self.deeper()?;
+        while seq.next_element_seed(Strict { depth })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.deeper()?;
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!(
+                    "duplicate key {:?}; each key may appear once per object",
+                    super::id::shorten(&key)
+                )));
+            }
+            map.next_value_seed(Strict { depth })?;
+        }
+        Ok(())
+    }
+}
+
+impl Strict {
+    fn deeper<E: de::Error>(&self) -> Result<usize, E> {
+        if self.depth >= MAX_DEPTH {
+            Err(E::custom(format!("nested deeper than {MAX_DEPTH} levels")))
+        } else {
+            Ok(self.depth + 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct T {
+        a: u32,
+        b: Vec<Inner>,
+    }
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        at: String,
+    }
+
+    fn err(bytes: &[u8]) -> String {
+        decode::<T>(bytes).unwrap_err()
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        assert_eq!(err(b""), "the file is empty (expected a JSON object)");
+        assert!(err(b"\xEF\xBB\xBF{}").contains("byte-order mark"));
+        assert_eq!(
+            err(b"{\n \"a\": \"\xff\"}"),
+            "line 2, column 8: invalid UTF-8 (byte offset 9); files must be UTF-8"
+        );
+        assert_eq!(
+            err(b"{\"a\": 1, \"b\": ["),
+            "line 1, column 15: EOF while parsing a list (the file looks truncated)"
+        );
+        assert!(err(b"{\"a\": 1, \"a\": 2, \"b\": []}").contains("duplicate key \"a\""));
+        assert!(
+            err(b"{\"a\": 1, \"b\": [{\"at\": 5}]}").contains("field `b[0].at`: invalid type"),
+            "{}",
+            err(b"{\"a\": 1, \"b\": [{\"at\": 5}]}")
+        );
+        assert!(err(b"{\"a\": NaN}").contains("line 1, column 7"));
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert!(err(deep.as_bytes()).contains("nested deeper than 32"));
+        assert!(err(b"{\"a\": 1, \"b\": []} {}").contains("trailing characters"));
+    }
+
+    #[test]
+    fn crlf_and_unicode_are_fine() {
+        let t: T =
+            decode("{\r\n\"a\": 1,\r\n\"b\": [{\"at\": \"שלום \\n 🦀\"}]\r\n}".as_bytes()).unwrap();
+        assert_eq!(t.b[0].at, "שלום \n 🦀");
+    }
+}

@@ -1,0 +1,105 @@
+//! Missions: what the operator asks for, split by a deputy into work
+//! orders. One file, `mission.json`, at the top of the mission's `.orc/`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::actor::check_actor;
+use super::id::MissionId;
+use super::time::Timestamp;
+use super::work_order::check_title;
+use crate::error::Error;
+
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissionStatus {
+    Active,
+    Completed,
+    Archived,
+}
+
+impl MissionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissionStatus::Active => "active",
+            MissionStatus::Completed => "completed",
+            MissionStatus::Archived => "archived",
+        }
+    }
+}
+
+impl fmt::Display for MissionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MissionStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "active" => Ok(MissionStatus::Active),
+            "completed" => Ok(MissionStatus::Completed),
+            "archived" => Ok(MissionStatus::Archived),
+            _ => Err(Error::usage(format!(
+                "unknown mission status {:?} (expected active, completed or archived)",
+                super::id::shorten(s)
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mission {
+    pub format: u32,
+    pub id: MissionId,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: MissionStatus,
+    /// The absolute path of the mission workspace (the directory holding
+    /// this mission's `.orc/`).
+    pub workspace: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub archived_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Mission {
+    pub fn validate(&self, expected: Option<MissionId>) -> Result<(), String> {
+        if self.format == 0 || self.format > FORMAT {
+            return Err(format!(
+                "field `format`: unsupported format version {} (this orc reads version {FORMAT})",
+                self.format
+            ));
+        }
+        if let Some(expected) = expected
+            && expected != self.id
+        {
+            return Err(format!(
+                "field `id`: {} does not match the mission's directory {expected}",
+                self.id
+            ));
+        }
+        check_title(&self.title)?;
+        if !self.workspace.starts_with('/') {
+            return Err(format!(
+                "field `workspace`: {:?} is not an absolute path",
+                super::id::shorten(&self.workspace)
+            ));
+        }
+        check_actor(&self.created_by).map_err(|e| format!("field `created_by`: {e}"))
+    }
+}

@@ -1,0 +1,226 @@
+//! Mission use cases: create, list, show, update, complete, archive.
+
+use std::path::{Path, PathBuf};
+
+use super::records::{Loaded, mission_ledger_path, repo_slug};
+use super::session::Session;
+use super::tx::{self, Message};
+use crate::error::{Error, Result};
+use crate::model::{self, Counter, DirConfig, DirKind, Mission, MissionId, MissionStatus};
+use crate::store::orcdir::{MISSION_FILE, read_record};
+use crate::store::{OrcDir, fsio};
+
+/// What `mission create` needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewMission {
+    pub title: String,
+    pub description: String,
+    /// The workspace directory; by default one under the missions root.
+    pub workspace: Option<PathBuf>,
+}
+
+/// Creates a mission, its workspace and the workspace's `.orc/config.json`.
+pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
+    s.ledger.require_tip()?;
+    model::work_order::check_title(&new.title)
+        .map_err(|e| Error::usage(e.replace("field `title`", "the title")))?;
+    let explicit = match &new.workspace {
+        Some(dir) => Some(absolute(s, dir)),
+        None => None,
+    };
+    let mut created_dir: Option<PathBuf> = None;
+    let mut config_written: Option<PathBuf> = None;
+    let result = tx::run(s, |tx| {
+        let slug_root = s
+            .settings
+            .missions_root()?
+            .join(repo_slug(&s.ledger.common_dir()));
+        let number = super::ids::allocate(tx, Counter::Mission, |n| {
+            explicit.is_none()
+                && slug_root
+                    .join(MissionId::new(n).to_string())
+                    .join(".orc")
+                    .exists()
+        })?;
+        let id = MissionId::new(number);
+        let workspace = explicit
+            .clone()
+            .unwrap_or_else(|| slug_root.join(id.to_string()));
+        let dir = OrcDir::in_dir(&workspace);
+        if dir.path(crate::store::orcdir::CONFIG_FILE).exists() {
+            return Err(Error::conflict(format!(
+                "{} is already an orc directory",
+                workspace.display()
+            ))
+            .with_hint("choose another --workspace"));
+        }
+        if !dir.exists() {
+            fsio::create_dir_all(dir.root())?;
+            created_dir = Some(dir.root().to_path_buf());
+        }
+        config_written = Some(dir.path(crate::store::orcdir::CONFIG_FILE));
+        dir.write_config(&DirConfig {
+            format: model::config::FORMAT,
+            kind: DirKind::Mission,
+            mission: Some(id),
+            grove: None,
+            repo: Some(s.ledger.common_dir().display().to_string()),
+            ledger: Some(s.ledger.branch().to_string()),
+            extra: Default::default(),
+        })?;
+        let mission = Mission {
+            format: model::mission::FORMAT,
+            id,
+            title: new.title.clone(),
+            description: new.description.clone(),
+            status: MissionStatus::Active,
+            workspace: workspace.display().to_string(),
+            created_by: s.actor.clone(),
+            created_at: s.now.clone(),
+            updated_at: s.now.clone(),
+            completed_at: None,
+            archived_at: None,
+            extra: Default::default(),
+        };
+        tx.lock(
+            &mission_ledger_path(id),
+            &dir.lock_path(MISSION_FILE),
+            &format!("{id}'s {MISSION_FILE}"),
+        )?;
+        tx.stage(
+            dir.path(MISSION_FILE),
+            mission_ledger_path(id),
+            model::to_file_bytes(&mission),
+        )?;
+        let message = Message::new(
+            "mission.create",
+            format!("{id}: created {:?}", tx::one_line(&mission.title, 60)),
+        );
+        Ok((mission, message))
+    });
+    if result.is_err() {
+        if let Some(config) = config_written {
+            let _ = fsio::remove_file_if_exists(&config);
+        }
+        if let Some(dir) = created_dir {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    result
+}
+
+/// Reads a mission from its workspace (the working copy), falling back to
+/// the ledger when the workspace is gone.
+pub fn show(s: &Session, id: MissionId) -> Result<Mission> {
+    match s.mission_dir(id) {
+        Ok(dir) => read_record(&dir.path(MISSION_FILE), |m: &Mission| m.validate(Some(id))),
+        Err(e) if e.kind == crate::error::Kind::Environment => s.ledger_mission(id),
+        Err(e) => Err(e),
+    }
+}
+
+/// What `mission update` may change.
+#[derive(Debug, Clone, Default)]
+pub struct MissionChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+pub fn update(s: &Session, id: MissionId, changes: &MissionChanges) -> Result<Mission> {
+    if let Some(title) = &changes.title {
+        model::work_order::check_title(title)
+            .map_err(|e| Error::usage(e.replace("field `title`", "--title")))?;
+    }
+    mutate(s, id, "mission.update", |m, _| {
+        let mut what = Vec::new();
+        if let Some(title) = &changes.title {
+            m.title = title.clone();
+            what.push("title");
+        }
+        if let Some(description) = &changes.description {
+            m.description = description.clone();
+            what.push("description");
+        }
+        if what.is_empty() {
+            return Err(Error::usage(
+                "nothing to update: give --title or --description",
+            ));
+        }
+        Ok(format!("{id}: updated {}", what.join(", ")))
+    })
+}
+
+/// Marks a mission completed. Refused while work orders are open, unless
+/// `force`.
+pub fn complete(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
+    if !force {
+        let loaded = Loaded::read(&s.mission_dir(id)?)?;
+        let open: Vec<String> = loaded
+            .orders
+            .iter()
+            .filter(|wo| !wo.status.is_closed())
+            .map(|wo| wo.id.to_string())
+            .collect();
+        if !open.is_empty() {
+            return Err(Error::conflict(format!(
+                "{id} still has open work orders: {}",
+                open.join(", ")
+            ))
+            .with_hint("finish or cancel them first, or pass --force"));
+        }
+    }
+    mutate(s, id, "mission.complete", |m, now| {
+        if m.status != MissionStatus::Active {
+            return Err(Error::conflict(format!("{id} is {}, not active", m.status)));
+        }
+        m.status = MissionStatus::Completed;
+        m.completed_at = Some(now.clone());
+        Ok(format!("{id}: active -> completed"))
+    })
+}
+
+pub fn archive(s: &Session, id: MissionId) -> Result<Mission> {
+    mutate(s, id, "mission.archive", |m, now| {
+        if m.status == MissionStatus::Archived {
+            return Err(Error::conflict(format!("{id} is already archived")));
+        }
+        let from = m.status;
+        m.status = MissionStatus::Archived;
+        m.archived_at = Some(now.clone());
+        Ok(format!("{id}: {from} -> archived"))
+    })
+}
+
+/// Locks, re-reads, changes and commits a mission's record.
+fn mutate(
+    s: &Session,
+    id: MissionId,
+    op: &'static str,
+    mut change: impl FnMut(&mut Mission, &model::Timestamp) -> Result<String>,
+) -> Result<Mission> {
+    let dir = s.mission_dir(id)?;
+    tx::run(s, |tx| {
+        tx.lock(
+            &mission_ledger_path(id),
+            &dir.lock_path(MISSION_FILE),
+            &format!("{id}'s {MISSION_FILE}"),
+        )?;
+        let mut mission = read_record(&dir.path(MISSION_FILE), |m: &Mission| m.validate(Some(id)))?;
+        let subject = change(&mut mission, &s.now)?;
+        mission.updated_at = s.now.clone();
+        tx.stage(
+            dir.path(MISSION_FILE),
+            mission_ledger_path(id),
+            model::to_file_bytes(&mission),
+        )?;
+        Ok((mission, Message::new(op, subject)))
+    })
+}
+
+fn absolute(s: &Session, dir: &Path) -> PathBuf {
+    if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        s.cwd.join(dir)
+    }
+}

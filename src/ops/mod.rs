@@ -1,0 +1,15 @@
+//! Use cases, one function per command. A mutation is a transaction
+//! ([`tx`]): lock, re-read, validate, write, commit, unlock. The CLI and the
+//! watcher both call these functions, so a direct edit and the equivalent
+//! command end in the same code path.
+
+pub mod ids;
+pub mod init;
+pub mod mission;
+pub mod query;
+pub mod records;
+pub mod session;
+pub mod tx;
+pub mod work_order;
+
+pub use session::{Context, Options, Role, Session};

@@ -1,0 +1,272 @@
+//! Finding and reading records: which missions exist, where their
+//! workspaces are, which mission holds a work order, and loading work
+//! orders from a mission's `.orc/`.
+//!
+//! Mission records are located through the ledger (it knows every mission
+//! and its workspace); work orders are read from the workspace files, which
+//! are the working copy agents edit.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::session::{Context, Session};
+use crate::error::{Error, Kind, Result};
+use crate::model::{Mission, MissionId, MissionStatus, Shown, Status, WorkOrder, WorkOrderId};
+use crate::store::OrcDir;
+use crate::store::orcdir::{
+    self, MISSION_FILE, WORK_ORDERS_DIR, decode_record, mission_prefix, read_record, work_order_rel,
+};
+
+/// A file that could not be used, shown as an error row by list commands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub error: String,
+}
+
+impl Problem {
+    fn from_error(file: PathBuf, err: &Error) -> Self {
+        let prefix = format!("{}: ", file.display());
+        let error = err
+            .message
+            .strip_prefix(&prefix)
+            .unwrap_or(&err.message)
+            .to_string();
+        Problem { file, error }
+    }
+}
+
+/// The ledger path of a mission's record.
+pub fn mission_ledger_path(id: MissionId) -> String {
+    format!("{}/{MISSION_FILE}", mission_prefix(id))
+}
+
+/// The ledger path of a work order.
+pub fn work_order_ledger_path(mission: MissionId, id: WorkOrderId) -> String {
+    format!("{}/{}", mission_prefix(mission), work_order_rel(id))
+}
+
+impl Session {
+    /// Every mission on the ledger, in id order; records that cannot be
+    /// read are returned as problems.
+    pub fn missions(&self) -> Result<(Vec<Mission>, Vec<Problem>)> {
+        let mut missions = Vec::new();
+        let mut problems = Vec::new();
+        for entry in self.ledger.list("missions")? {
+            let Ok(id) = MissionId::parse(&entry.name) else {
+                continue;
+            };
+            match self.ledger_mission(id) {
+                Ok(m) => missions.push(m),
+                Err(e) => problems.push(Problem::from_error(
+                    PathBuf::from(format!(
+                        "{}:{}",
+                        self.ledger.branch(),
+                        mission_ledger_path(id)
+                    )),
+                    &e,
+                )),
+            }
+        }
+        missions.sort_by_key(|m| m.id);
+        Ok((missions, problems))
+    }
+
+    /// A mission's record as the ledger has it.
+    pub fn ledger_mission(&self, id: MissionId) -> Result<Mission> {
+        let path = mission_ledger_path(id);
+        let shown = PathBuf::from(format!("{}:{path}", self.ledger.branch()));
+        let bytes = self.ledger.read(&path)?.ok_or_else(|| {
+            Error::not_found(format!("{id} does not exist"))
+                .with_hint("`orc mission list` shows the missions")
+        })?;
+        decode_record(&shown, &bytes, |m: &Mission| m.validate(Some(id)))
+    }
+
+    /// The `.orc/` of a mission's workspace, which must exist.
+    pub fn mission_dir(&self, id: MissionId) -> Result<OrcDir> {
+        if let Context::Mission { id: here, dir } = &self.context
+            && *here == id
+        {
+            return Ok(dir.clone());
+        }
+        let mission = self.ledger_mission(id)?;
+        let dir = OrcDir::in_dir(std::path::Path::new(&mission.workspace));
+        if !dir.exists() {
+            return Err(Error::environment(format!(
+                "the workspace of {id} is missing: {} does not exist",
+                dir.root().display()
+            ))
+            .with_hint("it was moved or deleted; its history is on the ledger (`orc log`)"));
+        }
+        Ok(dir)
+    }
+
+    /// The mission a command is about: the explicit one, else the
+    /// directory's, else the only active one.
+    pub fn resolve_mission(&self, explicit: Option<MissionId>) -> Result<MissionId> {
+        if let Some(id) = explicit {
+            return Ok(id);
+        }
+        if let Some(id) = self.context_mission() {
+            return Ok(id);
+        }
+        let (missions, _) = self.missions()?;
+        let active: Vec<MissionId> = missions
+            .iter()
+            .filter(|m| m.status == MissionStatus::Active)
+            .map(|m| m.id)
+            .collect();
+        match active.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Error::not_found("there is no active mission")
+                .with_hint("create one with `orc mission create TITLE`")),
+            many => Err(Error::usage(format!(
+                "several missions are active ({}); say which with --mission",
+                many.iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The mission holding work order `id`, and its `.orc/`.
+    pub fn locate_work_order(&self, id: WorkOrderId) -> Result<(MissionId, OrcDir)> {
+        let rel = work_order_rel(id);
+        if let Some(m) = self.context_mission()
+            && let Ok(dir) = self.mission_dir(m)
+            && std::fs::symlink_metadata(dir.path(&rel)).is_ok()
+        {
+            return Ok((m, dir));
+        }
+        let (missions, _) = self.missions()?;
+        for mission in missions {
+            let dir = OrcDir::in_dir(std::path::Path::new(&mission.workspace));
+            if std::fs::symlink_metadata(dir.path(&rel)).is_ok() {
+                return Ok((mission.id, dir));
+            }
+        }
+        Err(Error::not_found(format!("{id} does not exist"))
+            .with_hint("`orc wo list` shows the work orders"))
+    }
+}
+
+/// Reads one work order from a mission's `.orc/`.
+pub fn read_work_order(dir: &OrcDir, id: WorkOrderId) -> Result<WorkOrder> {
+    let path = dir.path(&work_order_rel(id));
+    let name = id.file_name();
+    read_record(&path, |wo: &WorkOrder| wo.validate(&name)).map_err(|e| {
+        if e.kind == Kind::NotFound {
+            Error::not_found(format!(
+                "{id} does not exist ({} is missing)",
+                path.display()
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+/// All work orders of a mission, with the files that could not be read.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub orders: Vec<WorkOrder>,
+    pub problems: Vec<Problem>,
+    status: HashMap<WorkOrderId, Status>,
+}
+
+impl Loaded {
+    /// Reads every file in `work-orders/`, in id order.
+    pub fn read(dir: &OrcDir) -> Result<Loaded> {
+        let mut loaded = Loaded::default();
+        for name in dir.list(WORK_ORDERS_DIR)? {
+            let path = dir.path(&format!("{WORK_ORDERS_DIR}/{name}"));
+            let id = name
+                .strip_suffix(".json")
+                .and_then(|stem| WorkOrderId::parse(stem).ok())
+                .filter(|id| id.file_name() == name);
+            let Some(_) = id else {
+                loaded.problems.push(Problem {
+                    file: path,
+                    error: "unexpected file name (work order files are named WO-<digits>.json, such as WO-001.json)".into(),
+                });
+                continue;
+            };
+            match read_record(&path, |wo: &WorkOrder| wo.validate(&name)) {
+                Ok(wo) => loaded.orders.push(wo),
+                Err(e) => loaded.problems.push(Problem::from_error(path, &e)),
+            }
+        }
+        loaded.orders.sort_by_key(|wo| wo.id);
+        loaded.status = loaded.orders.iter().map(|wo| (wo.id, wo.status)).collect();
+        Ok(loaded)
+    }
+
+    pub fn get(&self, id: WorkOrderId) -> Option<&WorkOrder> {
+        self.orders
+            .binary_search_by_key(&id, |wo| wo.id)
+            .ok()
+            .map(|i| &self.orders[i])
+    }
+
+    /// How a work order shows: `waiting` while a dependency is not done.
+    pub fn shown(&self, wo: &WorkOrder) -> Shown {
+        wo.shown(|dep| self.status.get(&dep) == Some(&Status::Done))
+    }
+
+    /// Work that can start now: ready, dependencies done, by priority
+    /// (critical first), then by id.
+    pub fn ready(&self) -> Vec<&WorkOrder> {
+        let mut ready: Vec<&WorkOrder> = self
+            .orders
+            .iter()
+            .filter(|wo| self.shown(wo) == Shown::Is(Status::Ready))
+            .collect();
+        ready.sort_by_key(|wo| (std::cmp::Reverse(wo.priority), wo.id));
+        ready
+    }
+
+    /// The direct children of `id`.
+    pub fn children(&self, id: WorkOrderId) -> impl Iterator<Item = &WorkOrder> {
+        self.orders.iter().filter(move |wo| wo.parent == Some(id))
+    }
+}
+
+/// Where mission workspaces of this repository go by default:
+/// `<missions_root>/<repo name>-<hash of the repository path>`, so missions
+/// of two repositories never share a directory.
+pub fn repo_slug(common_dir: &std::path::Path) -> String {
+    let base = if common_dir.file_name().is_some_and(|n| n == ".git") {
+        common_dir.parent().unwrap_or(common_dir)
+    } else {
+        common_dir
+    };
+    let name: String = base
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
+        .unwrap_or_else(|| "repo".into())
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // FNV-1a: stable across Rust versions, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in common_dir.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{name}-{:08x}", hash as u32)
+}
+
+/// The ledger-relative path of a file inside a mission's `.orc/`.
+pub fn mission_file_ledger_path(mission: MissionId, rel: &str) -> String {
+    format!("{}/{rel}", orcdir::mission_prefix(mission))
+}

@@ -1,0 +1,678 @@
+//! Work order use cases: create, list, show, ready, update, claim, complete,
+//! block, unblock, cancel, note.
+//!
+//! Every mutation is one transaction: lock the work order files (in id
+//! order), re-read them, check the state machine and the dependency and
+//! parent rules, write, commit one ledger commit.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::records::{Loaded, Problem, read_work_order, work_order_ledger_path};
+use super::session::Session;
+use super::tx::{self, Message, Tx};
+use crate::error::{Error, Result};
+use crate::model::work_order::{check_title, check_word, default_type};
+use crate::model::{
+    self, Counter, MissionId, MissionStatus, Note, Priority, Shown, Status, Timestamp, WorkOrder,
+    WorkOrderId,
+};
+use crate::store::OrcDir;
+use crate::store::orcdir::work_order_rel;
+
+/// What `work-order create` needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewWorkOrder {
+    pub title: String,
+    pub description: String,
+    pub mission: Option<MissionId>,
+    pub parent: Option<WorkOrderId>,
+    pub depends_on: Vec<WorkOrderId>,
+    pub priority: Priority,
+    pub kind: Option<String>,
+    pub acceptance: Vec<String>,
+    pub labels: Vec<String>,
+}
+
+pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
+    check_title(&new.title).map_err(|e| Error::usage(e.replace("field `title`", "the title")))?;
+    let kind = new.kind.clone().unwrap_or_else(default_type);
+    check_word("type", &kind).map_err(|e| Error::usage(e.replace("field `type`", "--type")))?;
+    for label in &new.labels {
+        check_word("label", label)
+            .map_err(|e| Error::usage(e.replace("field `label`", "--label")))?;
+    }
+    let mission = match (new.mission, new.parent) {
+        (None, Some(parent)) => s.locate_work_order(parent)?.0,
+        (explicit, _) => s.resolve_mission(explicit)?,
+    };
+    let dir = s.mission_dir(mission)?;
+    let record = super::mission::show(s, mission)?;
+    if record.status != MissionStatus::Active {
+        return Err(Error::conflict(format!(
+            "{mission} is {}; work orders can only be added to an active mission",
+            record.status
+        )));
+    }
+    if let Some(parent) = new.parent {
+        let p = read_in_mission(&dir, mission, parent, "--parent")?;
+        if p.status.is_closed() {
+            return Err(Error::conflict(format!(
+                "--parent {parent} is {}; a closed work order cannot take new children",
+                p.status
+            )));
+        }
+    }
+    let mut depends_on = Vec::new();
+    for &dep in &new.depends_on {
+        read_in_mission(&dir, mission, dep, "--depends-on")?;
+        if !depends_on.contains(&dep) {
+            depends_on.push(dep);
+        }
+    }
+    tx::run(s, |tx| {
+        let number = super::ids::allocate(tx, Counter::WorkOrder, |n| {
+            dir.path(&work_order_rel(WorkOrderId::new(n))).exists()
+        })?;
+        let id = WorkOrderId::new(number);
+        lock_work_order(tx, &dir, mission, id)?;
+        let wo = WorkOrder {
+            format: model::work_order::FORMAT,
+            id,
+            mission,
+            title: new.title.clone(),
+            description: new.description.clone(),
+            kind: kind.clone(),
+            priority: new.priority,
+            status: Status::Ready,
+            parent: new.parent,
+            depends_on: depends_on.clone(),
+            acceptance: new.acceptance.clone(),
+            labels: new.labels.clone(),
+            assignee: None,
+            notes: Vec::new(),
+            created_by: s.actor.clone(),
+            created_at: s.now.clone(),
+            updated_at: s.now.clone(),
+            claimed_at: None,
+            completed_at: None,
+            pinned: false,
+            blocked_reason: None,
+            blocked_from: None,
+            summary: None,
+            extra: Default::default(),
+        };
+        stage(tx, &dir, &wo)?;
+        let message = Message::new(
+            "work-order.create",
+            format!("{id}: created {:?}", tx::one_line(&wo.title, 60)),
+        )
+        .line(format!("mission: {mission}"));
+        Ok((wo, message))
+    })
+}
+
+/// Filters of `work-order list`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<Shown>,
+    pub parent: Option<WorkOrderId>,
+    pub assignee: Option<String>,
+    pub label: Option<String>,
+}
+
+/// One row of a listing: the work order and how it shows.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub shown: Shown,
+    pub work_order: WorkOrder,
+}
+
+/// The work orders of a mission that pass `filter`, in id order, and the
+/// files that could not be read.
+pub fn list(s: &Session, mission: MissionId, filter: &Filter) -> Result<(Vec<Row>, Vec<Problem>)> {
+    let loaded = Loaded::read(&s.mission_dir(mission)?)?;
+    let rows = loaded
+        .orders
+        .iter()
+        .filter(|wo| {
+            filter.status.is_none_or(|st| loaded.shown(wo) == st)
+                && filter.parent.is_none_or(|p| wo.parent == Some(p))
+                && filter
+                    .assignee
+                    .as_ref()
+                    .is_none_or(|a| wo.assignee.as_ref() == Some(a))
+                && filter.label.as_ref().is_none_or(|l| wo.labels.contains(l))
+        })
+        .map(|wo| Row {
+            shown: loaded.shown(wo),
+            work_order: wo.clone(),
+        })
+        .collect();
+    Ok((rows, loaded.problems))
+}
+
+/// Work that can start now, by priority.
+pub fn ready(s: &Session, mission: MissionId) -> Result<(Vec<Row>, Vec<Problem>)> {
+    let loaded = Loaded::read(&s.mission_dir(mission)?)?;
+    let rows = loaded
+        .ready()
+        .into_iter()
+        .map(|wo| Row {
+            shown: Shown::Is(Status::Ready),
+            work_order: wo.clone(),
+        })
+        .collect();
+    Ok((rows, loaded.problems))
+}
+
+/// One work order, how it shows, and its children.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub row: Row,
+    pub children: Vec<(WorkOrderId, Shown)>,
+    pub dependencies: Vec<(WorkOrderId, Option<Status>)>,
+}
+
+pub fn show(s: &Session, id: WorkOrderId) -> Result<Detail> {
+    let (_, dir) = s.locate_work_order(id)?;
+    let wo = read_work_order(&dir, id)?;
+    let loaded = Loaded::read(&dir)?;
+    let children = loaded
+        .children(id)
+        .map(|c| (c.id, loaded.shown(c)))
+        .collect();
+    let dependencies = wo
+        .depends_on
+        .iter()
+        .map(|&d| (d, loaded.get(d).map(|w| w.status)))
+        .collect();
+    let shown = wo.shown(|d| loaded.get(d).is_some_and(|w| w.status == Status::Done));
+    Ok(Detail {
+        row: Row {
+            shown,
+            work_order: wo,
+        },
+        children,
+        dependencies,
+    })
+}
+
+/// What `work-order update` may change.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub append: Option<String>,
+    pub priority: Option<Priority>,
+    pub status: Option<Status>,
+    pub add_deps: Vec<WorkOrderId>,
+    pub remove_deps: Vec<WorkOrderId>,
+    pub kind: Option<String>,
+    pub add_labels: Vec<String>,
+    pub remove_labels: Vec<String>,
+    pub pinned: Option<bool>,
+}
+
+impl Changes {
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.description.is_none()
+            && self.append.is_none()
+            && self.priority.is_none()
+            && self.status.is_none()
+            && self.add_deps.is_empty()
+            && self.remove_deps.is_empty()
+            && self.kind.is_none()
+            && self.add_labels.is_empty()
+            && self.remove_labels.is_empty()
+            && self.pinned.is_none()
+    }
+}
+
+/// Applies `changes` to every work order in `ids`, in one commit.
+pub fn update(s: &Session, ids: &[WorkOrderId], changes: &Changes) -> Result<Vec<WorkOrder>> {
+    if changes.is_empty() {
+        return Err(Error::usage(
+            "nothing to update: give at least one change (see --help)",
+        ));
+    }
+    if let Some(title) = &changes.title {
+        check_title(title).map_err(|e| Error::usage(e.replace("field `title`", "--title")))?;
+    }
+    if let Some(kind) = &changes.kind {
+        check_word("type", kind).map_err(|e| Error::usage(e.replace("field `type`", "--type")))?;
+    }
+    for label in &changes.add_labels {
+        check_word("label", label)
+            .map_err(|e| Error::usage(e.replace("field `label`", "--label")))?;
+    }
+    mutate(s, ids, "work-order.update", |wo, cx| {
+        let mut what: Vec<String> = Vec::new();
+        if let Some(to) = changes.status {
+            what.push(set_status(wo, to, cx, None)?);
+        }
+        if let Some(title) = &changes.title {
+            wo.title = title.clone();
+            what.push("title".into());
+        }
+        if let Some(d) = &changes.description {
+            wo.description = d.clone();
+            what.push("description".into());
+        }
+        if let Some(more) = &changes.append {
+            if !wo.description.is_empty() && !wo.description.ends_with('\n') {
+                wo.description.push('\n');
+            }
+            wo.description.push_str(more);
+            what.push("description appended".into());
+        }
+        if let Some(p) = changes.priority
+            && p != wo.priority
+        {
+            what.push(format!("priority {} -> {p}", wo.priority));
+            wo.priority = p;
+        }
+        if let Some(k) = &changes.kind {
+            wo.kind = k.clone();
+            what.push(format!("type {k}"));
+        }
+        for dep in &changes.add_deps {
+            if *dep == wo.id {
+                return Err(Error::conflict(format!(
+                    "{} cannot depend on itself",
+                    wo.id
+                )));
+            }
+            if !wo.depends_on.contains(dep) {
+                wo.depends_on.push(*dep);
+                what.push(format!("depends on {dep}"));
+            }
+        }
+        for dep in &changes.remove_deps {
+            if let Some(i) = wo.depends_on.iter().position(|d| d == dep) {
+                wo.depends_on.remove(i);
+                what.push(format!("no longer depends on {dep}"));
+            }
+        }
+        for label in &changes.add_labels {
+            if !wo.labels.contains(label) {
+                wo.labels.push(label.clone());
+                what.push(format!("label +{label}"));
+            }
+        }
+        for label in &changes.remove_labels {
+            if let Some(i) = wo.labels.iter().position(|l| l == label) {
+                wo.labels.remove(i);
+                what.push(format!("label -{label}"));
+            }
+        }
+        if let Some(pinned) = changes.pinned
+            && pinned != wo.pinned
+        {
+            wo.pinned = pinned;
+            what.push(if pinned { "pinned" } else { "unpinned" }.into());
+        }
+        Ok(what.join(", "))
+    })
+}
+
+/// Claims a ready work order for `as_actor` (default: the session's actor):
+/// `ready -> in_progress`. Exactly one of many concurrent claimers wins; the
+/// others get a conflict naming the winner.
+pub fn claim(s: &Session, id: WorkOrderId) -> Result<WorkOrder> {
+    let (mission, dir) = s.locate_work_order(id)?;
+    tx::run(s, |tx| {
+        lock_work_order(tx, &dir, mission, id)?;
+        let mut wo = read_work_order(&dir, id)?;
+        if wo.status != Status::Ready {
+            let holder = match &wo.assignee {
+                Some(a) => format!("claimed by {a}"),
+                None => "not ready".to_string(),
+            };
+            return Err(Error::conflict(format!(
+                "{id} is already {holder} (status {})",
+                wo.status
+            )));
+        }
+        let open = open_dependencies(&dir, &wo)?;
+        if !open.is_empty() {
+            return Err(
+                Error::conflict(format!("{id} is waiting on {}", open.join(", ")))
+                    .with_hint("claim it when its dependencies are done"),
+            );
+        }
+        wo.status = Status::InProgress;
+        wo.assignee = Some(s.actor.clone());
+        wo.claimed_at = Some(s.now.clone());
+        wo.updated_at = s.now.clone();
+        stage(tx, &dir, &wo)?;
+        let message = Message::new("work-order.claim", format!("{id}: ready -> in_progress"))
+            .line(format!("claimed by {}", s.actor));
+        Ok((wo, message))
+    })
+}
+
+pub fn complete(s: &Session, id: WorkOrderId, summary: Option<&str>) -> Result<WorkOrder> {
+    let mut out = mutate(s, &[id], "work-order.complete", |wo, cx| {
+        let what = set_status(wo, Status::Done, cx, None)?;
+        if let Some(text) = summary {
+            wo.summary = Some(text.to_string());
+        }
+        Ok(what)
+    })?;
+    Ok(out.remove(0))
+}
+
+pub fn block(s: &Session, id: WorkOrderId, reason: &str) -> Result<WorkOrder> {
+    if reason.trim().is_empty() {
+        return Err(Error::usage("--reason must say why the work is blocked"));
+    }
+    let mut out = mutate(s, &[id], "work-order.block", |wo, cx| {
+        let what = set_status(wo, Status::Blocked, cx, Some(reason))?;
+        add_note(wo, cx, format!("blocked: {reason}"));
+        Ok(what)
+    })?;
+    Ok(out.remove(0))
+}
+
+pub fn unblock(s: &Session, id: WorkOrderId) -> Result<WorkOrder> {
+    let mut out = mutate(s, &[id], "work-order.unblock", |wo, cx| {
+        if wo.status != Status::Blocked {
+            return Err(Error::conflict(format!(
+                "{} is {}, not blocked",
+                wo.id, wo.status
+            )));
+        }
+        let back = wo.blocked_from.unwrap_or(Status::InProgress);
+        set_status(wo, back, cx, None)
+    })?;
+    Ok(out.remove(0))
+}
+
+pub fn cancel(s: &Session, id: WorkOrderId, reason: Option<&str>) -> Result<WorkOrder> {
+    let mut out = mutate(s, &[id], "work-order.cancel", |wo, cx| {
+        let what = set_status(wo, Status::Cancelled, cx, None)?;
+        if let Some(reason) = reason {
+            add_note(wo, cx, format!("cancelled: {reason}"));
+        }
+        Ok(what)
+    })?;
+    Ok(out.remove(0))
+}
+
+pub fn note(s: &Session, id: WorkOrderId, text: &str) -> Result<WorkOrder> {
+    if text.trim().is_empty() {
+        return Err(Error::usage("the note is empty"));
+    }
+    let mut out = mutate(s, &[id], "work-order.note", |wo, cx| {
+        add_note(wo, cx, text.to_string());
+        Ok(format!("note by {}", cx.actor))
+    })?;
+    Ok(out.remove(0))
+}
+
+/// What a change function may use besides the work order itself.
+pub struct ChangeContext<'a> {
+    pub actor: &'a str,
+    pub now: &'a Timestamp,
+}
+
+fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {
+    wo.notes.push(Note {
+        at: cx.now.clone(),
+        by: cx.actor.to_string(),
+        text,
+        extra: Default::default(),
+    });
+}
+
+/// Moves `wo` to `to`, enforcing the state machine and keeping the fields
+/// that go with a status in step. Returns `from -> to`.
+pub fn set_status(
+    wo: &mut WorkOrder,
+    to: Status,
+    cx: &ChangeContext,
+    reason: Option<&str>,
+) -> Result<String> {
+    let from = wo.status;
+    from.check_transition(to, &wo.id.to_string())?;
+    wo.status = to;
+    if to != Status::Blocked {
+        wo.blocked_from = None;
+        wo.blocked_reason = None;
+    }
+    match to {
+        Status::Ready => {
+            wo.assignee = None;
+            wo.claimed_at = None;
+        }
+        Status::InProgress => {
+            if wo.claimed_at.is_none() {
+                wo.claimed_at = Some(cx.now.clone());
+            }
+            if wo.assignee.is_none() {
+                wo.assignee = Some(cx.actor.to_string());
+            }
+        }
+        Status::Blocked => {
+            wo.blocked_from = Some(from);
+            wo.blocked_reason = reason.map(str::to_string);
+        }
+        Status::Done => wo.completed_at = Some(cx.now.clone()),
+        Status::Assigned | Status::Review | Status::Cancelled => {}
+    }
+    Ok(format!("{from} -> {to}"))
+}
+
+/// Locks, re-reads and changes each work order of `ids` with `change`,
+/// checks the rules that span work orders (dependency cycles, open children
+/// of a closing parent), and commits everything as one commit.
+fn mutate(
+    s: &Session,
+    ids: &[WorkOrderId],
+    op: &'static str,
+    mut change: impl FnMut(&mut WorkOrder, &ChangeContext) -> Result<String>,
+) -> Result<Vec<WorkOrder>> {
+    let mut unique: Vec<WorkOrderId> = Vec::new();
+    for id in ids {
+        if !unique.contains(id) {
+            unique.push(*id);
+        }
+    }
+    let mut located: Vec<(WorkOrderId, MissionId, OrcDir)> = Vec::new();
+    for &id in &unique {
+        let (mission, dir) = s.locate_work_order(id)?;
+        located.push((id, mission, dir));
+    }
+    // Lock in ledger-path order: the order every transaction uses.
+    located.sort_by_key(|(id, mission, _)| work_order_ledger_path(*mission, *id));
+    let cx = ChangeContext {
+        actor: &s.actor,
+        now: &s.now,
+    };
+    tx::run(s, |tx| {
+        let mut changed: Vec<(WorkOrder, String, &OrcDir)> = Vec::new();
+        for (id, mission, dir) in &located {
+            lock_work_order(tx, dir, *mission, *id)?;
+        }
+        for (id, _, dir) in &located {
+            let mut wo = read_work_order(dir, *id)?;
+            let before = wo.clone();
+            let what = change(&mut wo, &cx)?;
+            if wo != before {
+                wo.updated_at = s.now.clone();
+            }
+            changed.push((wo, what, dir));
+        }
+        check_cross_rules(&changed)?;
+        let mut lines = Vec::new();
+        for (wo, what, dir) in &changed {
+            stage(tx, dir, wo)?;
+            lines.push(format!("{}: {what}", wo.id));
+        }
+        let message = if changed.len() == 1 {
+            Message::new(op, lines.remove(0))
+        } else {
+            let whats: HashSet<&str> = changed.iter().map(|(_, w, _)| w.as_str()).collect();
+            let ids: Vec<String> = unique.iter().map(|id| id.to_string()).collect();
+            let subject = if whats.len() == 1 {
+                format!("{}: {}", ids.join(", "), changed[0].1)
+            } else {
+                format!("{}: updated", ids.join(", "))
+            };
+            lines
+                .into_iter()
+                .fold(Message::new(op, subject), Message::line)
+        };
+        let mut out: Vec<WorkOrder> = changed.into_iter().map(|(wo, _, _)| wo).collect();
+        out.sort_by_key(|wo| unique.iter().position(|id| *id == wo.id));
+        Ok((out, message))
+    })
+}
+
+/// Rules that look past the changed work orders: no dependency cycles, no
+/// dependency on a work order that does not exist, and no parent closed
+/// while a child is open.
+fn check_cross_rules(changed: &[(WorkOrder, String, &OrcDir)]) -> Result<()> {
+    let mut by_dir: BTreeMap<&std::path::Path, (&OrcDir, Vec<&WorkOrder>)> = BTreeMap::new();
+    for (wo, _, dir) in changed {
+        by_dir
+            .entry(dir.root())
+            .or_insert_with(|| (dir, Vec::new()))
+            .1
+            .push(wo);
+    }
+    for (dir, wos) in by_dir.values() {
+        let needs_graph = wos.iter().any(|wo| !wo.depends_on.is_empty())
+            || wos.iter().any(|wo| wo.status.is_closed());
+        if !needs_graph {
+            continue;
+        }
+        let loaded = Loaded::read(dir)?;
+        let mut view: HashMap<WorkOrderId, &WorkOrder> =
+            loaded.orders.iter().map(|wo| (wo.id, wo)).collect();
+        for wo in wos {
+            view.insert(wo.id, wo);
+        }
+        for wo in wos {
+            for dep in &wo.depends_on {
+                if !view.contains_key(dep) {
+                    return Err(Error::not_found(format!(
+                        "{}: dependency {dep} does not exist in {}",
+                        wo.id, wo.mission
+                    )));
+                }
+            }
+            if let Some(cycle) = find_cycle(&view, wo.id) {
+                return Err(Error::conflict(format!(
+                    "{}: dependencies would form a cycle: {}",
+                    wo.id,
+                    cycle
+                        .iter()
+                        .map(|id| id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
+                )));
+            }
+            if wo.status.is_closed() {
+                let open: Vec<String> = view
+                    .values()
+                    .filter(|c| c.parent == Some(wo.id) && !c.status.is_closed())
+                    .map(|c| format!("{} ({})", c.id, c.status))
+                    .collect();
+                if !open.is_empty() {
+                    let mut open = open;
+                    open.sort();
+                    return Err(Error::conflict(format!(
+                        "{} cannot be {} while its children are open: {}",
+                        wo.id,
+                        wo.status,
+                        open.join(", ")
+                    ))
+                    .with_hint("finish or cancel the children first"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A dependency path from `start` back to itself, if there is one.
+fn find_cycle(
+    view: &HashMap<WorkOrderId, &WorkOrder>,
+    start: WorkOrderId,
+) -> Option<Vec<WorkOrderId>> {
+    let mut stack: Vec<(WorkOrderId, Vec<WorkOrderId>)> = vec![(start, vec![start])];
+    let mut seen = HashSet::new();
+    while let Some((id, path)) = stack.pop() {
+        let Some(wo) = view.get(&id) else { continue };
+        for &dep in &wo.depends_on {
+            if dep == start {
+                let mut cycle = path.clone();
+                cycle.push(start);
+                return Some(cycle);
+            }
+            if seen.insert(dep) {
+                let mut next = path.clone();
+                next.push(dep);
+                stack.push((dep, next));
+            }
+        }
+    }
+    None
+}
+
+/// The dependencies of `wo` that are not done, as `WO-003 (ready)`.
+fn open_dependencies(dir: &OrcDir, wo: &WorkOrder) -> Result<Vec<String>> {
+    let mut open = Vec::new();
+    for &dep in &wo.depends_on {
+        match read_work_order(dir, dep) {
+            Ok(d) if d.status == Status::Done => {}
+            Ok(d) => open.push(format!("{dep} ({})", d.status)),
+            Err(e) if e.kind == crate::error::Kind::NotFound => {
+                open.push(format!("{dep} (missing)"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(open)
+}
+
+fn read_in_mission(
+    dir: &OrcDir,
+    mission: MissionId,
+    id: WorkOrderId,
+    flag: &str,
+) -> Result<WorkOrder> {
+    read_work_order(dir, id).map_err(|e| {
+        if e.kind == crate::error::Kind::NotFound {
+            Error::not_found(format!("{flag} {id} does not exist in {mission}"))
+        } else {
+            e
+        }
+    })
+}
+
+/// Locks the file of work order `id` in the transaction.
+pub fn lock_work_order(
+    tx: &mut Tx,
+    dir: &OrcDir,
+    mission: MissionId,
+    id: WorkOrderId,
+) -> Result<()> {
+    let rel = work_order_rel(id);
+    tx.lock(
+        &work_order_ledger_path(mission, id),
+        &dir.lock_path(&rel),
+        &rel,
+    )
+}
+
+/// Stages a work order's file.
+pub fn stage(tx: &mut Tx, dir: &OrcDir, wo: &WorkOrder) -> Result<()> {
+    tx.stage(
+        dir.path(&work_order_rel(wo.id)),
+        work_order_ledger_path(wo.mission, wo.id),
+        model::to_file_bytes(wo),
+    )
+}
