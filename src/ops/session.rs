@@ -75,6 +75,7 @@ impl Session {
         };
         let settings = Settings::load()?;
         let found = context::find(&cwd)?;
+        let legacy = matches!(found, Found::Legacy { .. });
         let (repo, context, config_ledger) = match found {
             Found::Config { dir, config } => {
                 let repo = match &config.repo {
@@ -124,14 +125,23 @@ impl Session {
             .unwrap_or_else(|| ledger::DEFAULT_BRANCH.to_string());
         let actor = choose_actor(opts, &context, &repo)?;
         let ledger = Ledger::new(repo, &branch, settings.lock_timeout())?;
-        Ok(Session {
+        let mut session = Session {
             ledger,
             settings,
             context,
             actor,
             now: now()?,
             cwd,
-        })
+        };
+        if legacy {
+            // A legacy marker names the mission; its files live in the
+            // workspace the ledger knows.
+            if let Context::Mission { id, .. } = session.context {
+                let dir = OrcDir::in_dir(Path::new(&session.ledger_mission(id)?.workspace));
+                session.context = Context::Mission { id, dir };
+            }
+        }
+        Ok(session)
     }
 
     pub fn role(&self) -> Role {

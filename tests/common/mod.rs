@@ -1,0 +1,216 @@
+//! The hermetic test environment every integration test uses: a temporary
+//! HOME (and so `ORC_HOME` and the missions root), a real git repository,
+//! git configuration pointed at /dev/null, a cleared environment, a fixed
+//! clock, and helpers to run the real `orc` binary and git.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// The fixed clock of every test (`ORC_NOW`).
+pub const NOW: &str = "2026-11-21T09:30:00Z";
+
+pub struct TestEnv {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub repo: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+/// What a finished command printed and returned.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub what: String,
+}
+
+impl Output {
+    /// Asserts exit 0 and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "{} failed\nstdout:\n{}\nstderr:\n{}",
+            self.what, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts the exit code and returns self.
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code, expected,
+            "{}: expected exit {expected}\nstdout:\n{}\nstderr:\n{}",
+            self.what, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{}: stdout is not JSON ({e}):\n{}", self.what, self.stdout))
+    }
+
+    pub fn line(&self) -> String {
+        self.stdout.trim().to_string()
+    }
+}
+
+impl TestEnv {
+    /// A fresh environment with an initialised git repository that has one
+    /// commit on `main`.
+    pub fn new() -> TestEnv {
+        let env = TestEnv::bare();
+        env.git(&["init", "-q", "-b", "main"]).ok();
+        std::fs::write(env.repo.join("README.md"), "hello\n").unwrap();
+        env.git(&["add", "README.md"]).ok();
+        env.git(&["commit", "-q", "-m", "first"]).ok();
+        env
+    }
+
+    /// A fresh environment whose repository directory exists but is empty
+    /// (not a git repository).
+    pub fn bare() -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let home = root.join("home");
+        let repo = root.join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        TestEnv {
+            _tmp: tmp,
+            root,
+            home,
+            repo,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// A fresh environment with the ledger initialised and one mission.
+    pub fn with_mission() -> TestEnv {
+        let env = TestEnv::new();
+        env.orc(&["init"]).ok();
+        env.orc(&["mission", "create", "Echo service"]).ok();
+        env
+    }
+
+    /// Sets an environment variable for every later command.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.into(), value.into()));
+    }
+
+    /// The `orc` binary under test.
+    pub fn bin() -> PathBuf {
+        PathBuf::from(env!("CARGO_BIN_EXE_orc"))
+    }
+
+    /// A command with the hermetic environment, run in `dir`.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("USER", "operator")
+            .env("LANG", "C.UTF-8")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CEILING_DIRECTORIES", &self.root)
+            .env("GIT_AUTHOR_NAME", "Test Person")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test Person")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .env("ORC_NOW", NOW)
+            .stdin(Stdio::null());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `orc` in the repository.
+    pub fn orc(&self, args: &[&str]) -> Output {
+        self.orc_in(&self.repo, args)
+    }
+
+    /// Runs `orc` in `dir`.
+    pub fn orc_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.command(Self::bin(), dir);
+        cmd.args(args);
+        run(cmd, format!("orc {}", args.join(" ")))
+    }
+
+    /// Runs git in the repository.
+    pub fn git(&self, args: &[&str]) -> Output {
+        self.git_in(&self.repo, args)
+    }
+
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.command("git", dir);
+        cmd.args(args);
+        run(cmd, format!("git {}", args.join(" ")))
+    }
+
+    /// The workspace directory of a mission.
+    pub fn workspace(&self, mission: &str) -> PathBuf {
+        let shown = self
+            .orc(&["mission", "show", mission, "--json"])
+            .ok()
+            .json();
+        PathBuf::from(shown["workspace"].as_str().unwrap())
+    }
+
+    /// The path of a work order's file.
+    pub fn wo_file(&self, mission: &str, wo: &str) -> PathBuf {
+        self.workspace(mission)
+            .join(".orc/work-orders")
+            .join(format!("{wo}.json"))
+    }
+
+    /// The ledger tip.
+    pub fn tip(&self) -> String {
+        self.git(&["rev-parse", "orc"]).ok().line()
+    }
+
+    /// How many commits the ledger has.
+    pub fn ledger_commits(&self) -> usize {
+        self.git(&["rev-list", "--count", "orc"])
+            .ok()
+            .line()
+            .parse()
+            .unwrap()
+    }
+
+    /// A file's content on the ledger tip.
+    pub fn ledger_file(&self, path: &str) -> String {
+        self.git(&["show", &format!("orc:{path}")]).ok().stdout
+    }
+}
+
+pub fn run(mut cmd: Command, what: String) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        what,
+    }
+}
+
+/// Exit codes (spec/README.md, "Exit codes").
+pub mod code {
+    pub const USAGE: i32 = 2;
+    pub const NOT_FOUND: i32 = 3;
+    pub const CONFLICT: i32 = 4;
+    pub const INVALID: i32 = 5;
+    pub const ENVIRONMENT: i32 = 6;
+}
