@@ -132,8 +132,7 @@ pub(crate) fn parse_ids<T>(texts: &[String], parse: fn(&str) -> Result<T>) -> Re
     texts
         .iter()
         .flat_map(|t| t.split(','))
-        .filter(|t| !t.is_empty())
-        .map(|t| parse_id(t, parse))
+        .map(|t| parse_id(t.trim(), parse))
         .collect()
 }
 

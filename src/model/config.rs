@@ -12,13 +12,30 @@ use super::id::{GroveId, MissionId};
 
 pub const FORMAT: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DirKind {
     Mission,
     Grove,
     Global,
 }
+
+impl std::str::FromStr for DirKind {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "mission" => Ok(DirKind::Mission),
+            "grove" => Ok(DirKind::Grove),
+            "global" => Ok(DirKind::Global),
+            _ => Err(crate::error::Error::invalid(format!(
+                "unknown directory type {:?} (expected mission, grove or global)",
+                super::id::shorten(s)
+            ))),
+        }
+    }
+}
+
+super::status::deserialize_from_str!(DirKind);
 
 impl fmt::Display for DirKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -16,7 +16,7 @@ use crate::error::Error;
 
 pub const FORMAT: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MissionStatus {
     Active,
@@ -103,3 +103,5 @@ impl Mission {
         check_actor(&self.created_by).map_err(|e| format!("field `created_by`: {e}"))
     }
 }
+
+super::status::deserialize_from_str!(MissionStatus);

@@ -50,3 +50,65 @@ pub fn check_branch_name(name: &str) -> Result<(), String> {
         Ok(())
     }
 }
+
+/// The kinds of file orc reads, for validating a file's bytes without
+/// knowing where it came from (fixtures, `orc doctor`, the watcher, fuzzing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `.orc/config.json`
+    Config,
+    /// `mission.json`
+    Mission,
+    /// `work-orders/WO-<n>.json`
+    WorkOrder,
+    /// The ledger's `orc.json`
+    LedgerInfo,
+    /// The ledger's `counters.json`
+    Counters,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 5] = [
+        FileKind::Config,
+        FileKind::Mission,
+        FileKind::WorkOrder,
+        FileKind::LedgerInfo,
+        FileKind::Counters,
+    ];
+
+    /// The name used in `fixtures/` and `spec/` (`work-order`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Config => "config",
+            FileKind::Mission => "mission",
+            FileKind::WorkOrder => "work-order",
+            FileKind::LedgerInfo => "ledger-info",
+            FileKind::Counters => "counters",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<FileKind> {
+        FileKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Decodes and validates `bytes` as this kind of file named `file_name`.
+    /// The error says where (line, column, field) and what is wrong.
+    pub fn check(self, file_name: &str, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            FileKind::Config => decode::decode::<DirConfig>(bytes)?.validate(),
+            FileKind::Mission => decode::decode::<Mission>(bytes)?.validate(None),
+            FileKind::WorkOrder => decode::decode::<WorkOrder>(bytes)?.validate(file_name),
+            FileKind::LedgerInfo => {
+                let info = decode::decode::<LedgerInfo>(bytes)?;
+                if info.format == 0 || info.format > 1 {
+                    return Err(format!(
+                        "field `format`: unsupported format version {}",
+                        info.format
+                    ));
+                }
+                Ok(())
+            }
+            FileKind::Counters => decode::decode::<Counters>(bytes).map(|_| ()),
+        }
+    }
+}

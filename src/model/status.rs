@@ -6,18 +6,17 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::Error;
 
 /// The status of a work order as stored in its file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Ready,
     Assigned,
     /// Also accepted as `implement`.
-    #[serde(alias = "implement")]
     InProgress,
     Review,
     Blocked,
@@ -149,9 +148,7 @@ impl fmt::Display for Shown {
 }
 
 /// How urgent a work order is; `critical` goes first.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -264,3 +261,30 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"in_progress\"");
     }
 }
+
+/// Deserialises a string-valued enum through its `FromStr`, so a wrong
+/// value gets the same message as on the command line ("unknown status
+/// \"finished\" (expected one of: ...)") and a wrong type says a string
+/// was expected.
+pub(crate) fn deserialize_via_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: FromStr<Err = Error>,
+{
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    text.parse()
+        .map_err(|e: Error| serde::de::Error::custom(e.message))
+}
+
+macro_rules! deserialize_from_str {
+    ($($t:ty),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::model::status::deserialize_via_str(d)
+            }
+        }
+    )*};
+}
+pub(crate) use deserialize_from_str;
+
+deserialize_from_str!(Status, Priority);

@@ -24,10 +24,7 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
     s.ledger.require_tip()?;
     model::work_order::check_title(&new.title)
         .map_err(|e| Error::usage(e.replace("field `title`", "the title")))?;
-    let explicit = match &new.workspace {
-        Some(dir) => Some(absolute(s, dir)),
-        None => None,
-    };
+    let explicit = new.workspace.as_ref().map(|dir| absolute(s, dir));
     let mut created_dir: Option<PathBuf> = None;
     let mut config_written: Option<PathBuf> = None;
     let result = tx::run(s, |tx| {

@@ -31,16 +31,14 @@ pub fn find(start: &Path) -> Result<Found> {
         let orc = OrcDir::in_dir(dir);
         let config_path = orc.path(CONFIG_FILE);
         match std::fs::symlink_metadata(orc.root()) {
-            Ok(meta) if meta.is_dir() => {
-                if std::fs::symlink_metadata(&config_path).is_ok() {
-                    let config = orc.read_config().map_err(|e| {
-                        e.with_hint(format!(
-                            "fix {} by hand (see spec/README.md, \"config.json\") or move it away",
-                            config_path.display()
-                        ))
-                    })?;
-                    return Ok(Found::Config { dir: orc, config });
-                }
+            Ok(meta) if meta.is_dir() && std::fs::symlink_metadata(&config_path).is_ok() => {
+                let config = orc.read_config().map_err(|e| {
+                    e.with_hint(format!(
+                        "fix {} by hand (see spec/README.md, \"config.json\") or move it away",
+                        config_path.display()
+                    ))
+                })?;
+                return Ok(Found::Config { dir: orc, config });
             }
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(Error::invalid(format!(
