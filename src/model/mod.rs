@@ -2,16 +2,22 @@
 //! and their validation. No I/O happens here.
 
 pub mod actor;
+pub mod assignment;
 pub mod config;
 pub mod decode;
+pub mod grove;
 pub mod id;
+pub mod message;
 pub mod mission;
 pub mod status;
 pub mod time;
 pub mod work_order;
 
+pub use assignment::{Assignment, AssignmentStatus};
 pub use config::{Counters, DirConfig, DirKind, LedgerInfo};
+pub use grove::{Grove, GroveStatus};
 pub use id::{Counter, GroveId, MessageId, MissionId, WorkOrderId};
+pub use message::Message;
 pub use mission::{Mission, MissionStatus};
 pub use status::{Priority, Shown, Status};
 pub use time::Timestamp;
@@ -65,15 +71,24 @@ pub enum FileKind {
     LedgerInfo,
     /// The ledger's `counters.json`
     Counters,
+    /// `grove.json`
+    Grove,
+    /// `assigned-work.json`
+    Assignment,
+    /// `inbox/MSG-<n>.json`
+    Message,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 5] = [
+    pub const ALL: [FileKind; 8] = [
         FileKind::Config,
         FileKind::Mission,
         FileKind::WorkOrder,
         FileKind::LedgerInfo,
         FileKind::Counters,
+        FileKind::Grove,
+        FileKind::Assignment,
+        FileKind::Message,
     ];
 
     /// The name used in `fixtures/` and `spec/` (`work-order`, ...).
@@ -84,6 +99,9 @@ impl FileKind {
             FileKind::WorkOrder => "work-order",
             FileKind::LedgerInfo => "ledger-info",
             FileKind::Counters => "counters",
+            FileKind::Grove => "grove",
+            FileKind::Assignment => "assignment",
+            FileKind::Message => "message",
         }
     }
 
@@ -109,6 +127,9 @@ impl FileKind {
                 Ok(())
             }
             FileKind::Counters => decode::decode::<Counters>(bytes).map(|_| ()),
+            FileKind::Grove => decode::decode::<Grove>(bytes)?.validate(None),
+            FileKind::Assignment => decode::decode::<Assignment>(bytes)?.validate(),
+            FileKind::Message => decode::decode::<Message>(bytes)?.validate(file_name),
         }
     }
 }

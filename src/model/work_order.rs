@@ -161,7 +161,7 @@ pub fn check_title(title: &str) -> Result<(), String> {
 /// Types and labels are short words: letters, digits, `-`, `_`, `.`, `:`, `/`.
 pub fn check_word(field: &str, word: &str) -> Result<(), String> {
     let ok = !word.is_empty()
-        && word.len() <= 64
+        && word.chars().count() <= 64
         && word
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'));

@@ -3,6 +3,7 @@
 //! watcher both call these functions, so a direct edit and the equivalent
 //! command end in the same code path.
 
+pub mod assign;
 pub mod ids;
 pub mod init;
 pub mod mission;
@@ -11,5 +12,6 @@ pub mod records;
 pub mod session;
 pub mod tx;
 pub mod work_order;
+pub mod workset;
 
 pub use session::{Context, Options, Role, Session};

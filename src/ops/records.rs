@@ -13,10 +13,14 @@ use serde::Serialize;
 
 use super::session::{Context, Session};
 use crate::error::{Error, Kind, Result};
-use crate::model::{Mission, MissionId, MissionStatus, Shown, Status, WorkOrder, WorkOrderId};
+use crate::model::{
+    Assignment, Grove, GroveId, GroveStatus, Mission, MissionId, MissionStatus, Shown, Status,
+    WorkOrder, WorkOrderId,
+};
 use crate::store::OrcDir;
 use crate::store::orcdir::{
-    self, MISSION_FILE, WORK_ORDERS_DIR, decode_record, mission_prefix, read_record, work_order_rel,
+    self, ASSIGNMENT_FILE, GROVE_FILE, MISSION_FILE, WORK_ORDERS_DIR, decode_record,
+    mission_prefix, read_record, read_record_opt, work_order_rel,
 };
 
 /// A file that could not be used, shown as an error row by list commands.
@@ -269,4 +273,107 @@ pub fn repo_slug(common_dir: &std::path::Path) -> String {
 /// The ledger-relative path of a file inside a mission's `.orc/`.
 pub fn mission_file_ledger_path(mission: MissionId, rel: &str) -> String {
     format!("{}/{rel}", orcdir::mission_prefix(mission))
+}
+
+/// The ledger path of a file inside a grove's `.orc/`.
+pub fn grove_ledger_path(grove: GroveId, rel: &str) -> String {
+    format!("{}/{rel}", orcdir::grove_prefix(grove))
+}
+
+impl Session {
+    /// Every grove on the ledger (removed ones included), in id order.
+    pub fn groves(&self) -> Result<(Vec<Grove>, Vec<Problem>)> {
+        let mut groves = Vec::new();
+        let mut problems = Vec::new();
+        for entry in self.ledger.list("groves")? {
+            let Ok(id) = GroveId::parse(&entry.name) else {
+                continue;
+            };
+            match self.ledger_grove(id) {
+                Ok(g) => groves.push(g),
+                Err(e) => problems.push(Problem::from_error(
+                    PathBuf::from(format!(
+                        "{}:{}",
+                        self.ledger.branch(),
+                        grove_ledger_path(id, GROVE_FILE)
+                    )),
+                    &e,
+                )),
+            }
+        }
+        groves.sort_by_key(|g| g.id);
+        Ok((groves, problems))
+    }
+
+    /// A grove's record as the ledger has it.
+    pub fn ledger_grove(&self, id: GroveId) -> Result<Grove> {
+        let path = grove_ledger_path(id, GROVE_FILE);
+        let shown = PathBuf::from(format!("{}:{path}", self.ledger.branch()));
+        let bytes = self.ledger.read(&path)?.ok_or_else(|| {
+            Error::not_found(format!("{id} does not exist"))
+                .with_hint("`orc grove list` shows the groves")
+        })?;
+        decode_record(&shown, &bytes, |g: &Grove| g.validate(Some(id)))
+    }
+
+    /// The `.orc/` of a grove, which must exist.
+    pub fn grove_dir(&self, id: GroveId) -> Result<OrcDir> {
+        if let Context::Grove { id: here, dir, .. } = &self.context
+            && *here == id
+        {
+            return Ok(dir.clone());
+        }
+        let grove = self.ledger_grove(id)?;
+        let dir = OrcDir::in_dir(std::path::Path::new(&grove.path));
+        if !dir.exists() {
+            return Err(Error::environment(format!(
+                "the worktree of {id} is missing: {} does not exist",
+                dir.root().display()
+            ))
+            .with_hint("`orc doctor` checks every grove; `orc grove remove --force` forgets it"));
+        }
+        Ok(dir)
+    }
+
+    /// A grove named on the command line: `GROVE-001`, or its name.
+    pub fn resolve_grove(&self, text: &str) -> Result<GroveId> {
+        if let Ok(id) = GroveId::parse(text) {
+            return Ok(id);
+        }
+        let (groves, _) = self.groves()?;
+        groves
+            .iter()
+            .find(|g| g.name == text && g.status == GroveStatus::Active)
+            .map(|g| g.id)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "no grove is called {:?}",
+                    crate::model::id::shorten(text)
+                ))
+                .with_hint("`orc grove list` shows the groves")
+            })
+    }
+
+    /// The grove the command runs in, or the one given.
+    pub fn current_grove(&self, explicit: Option<&str>) -> Result<GroveId> {
+        match (explicit, &self.context) {
+            (Some(text), _) => self.resolve_grove(text),
+            (None, Context::Grove { id, .. }) => Ok(*id),
+            (None, _) => Err(Error::usage(
+                "this is not a grove; run the command inside one, or pass --grove",
+            )),
+        }
+    }
+}
+
+/// Reads a grove's assignment file, if it has one.
+pub fn read_assignment(dir: &OrcDir) -> Result<Option<Assignment>> {
+    read_record_opt(&dir.path(ASSIGNMENT_FILE), |a: &Assignment| a.validate())
+}
+
+/// The grove an actor name belongs to (`IMP-GROVE-001` -> `GROVE-001`).
+pub fn grove_of_actor(actor: &str) -> Option<GroveId> {
+    actor
+        .strip_prefix("IMP-")
+        .and_then(|g| GroveId::parse(g).ok())
 }

@@ -231,3 +231,14 @@ impl Session {
         })
     }
 }
+
+impl Session {
+    /// The same session acting as `actor` (e.g. the IMP whose direct edit
+    /// is being applied).
+    pub fn with_actor(&self, actor: &str) -> Result<Session> {
+        model::actor::check_actor(actor).map_err(Error::usage)?;
+        let mut s = self.with_branch(self.ledger.branch())?;
+        s.actor = actor.to_string();
+        Ok(s)
+    }
+}

@@ -201,9 +201,9 @@ impl<'s> Tx<'s> {
 
 /// Runs `body` as a transaction (see the module documentation) and returns
 /// what it returned once its change is on the ledger.
-pub fn run<T>(
-    session: &Session,
-    mut body: impl FnMut(&mut Tx) -> Result<(T, Message)>,
+pub fn run<'s, T>(
+    session: &'s Session,
+    mut body: impl FnMut(&mut Tx<'s>) -> Result<(T, Message)>,
 ) -> Result<T> {
     const MAX_RESTARTS: u32 = 200;
     let mut restarts = 0;

@@ -5,11 +5,10 @@
 //! order), re-read them, check the state machine and the dependency and
 //! parent rules, write, commit one ledger commit.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
 use super::records::{Loaded, Problem, read_work_order, work_order_ledger_path};
 use super::session::Session;
 use super::tx::{self, Message, Tx};
+use super::workset;
 use crate::error::{Error, Result};
 use crate::model::work_order::{check_title, check_word, default_type};
 use crate::model::{
@@ -69,13 +68,30 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
             depends_on.push(dep);
         }
     }
-    tx::run(s, |tx| {
-        let number = super::ids::allocate(tx, Counter::WorkOrder, |n| {
+    // A child of a parent that is assigned to a grove joins that grove's
+    // assignment.
+    let parent_grove = match new.parent {
+        Some(p) => read_work_order(&dir, p)?
+            .assignee
+            .as_deref()
+            .and_then(super::records::grove_of_actor),
+        None => None,
+    };
+    workset::run(s, |ws| {
+        let mut joins = None;
+        if let (Some(grove), Some(parent)) = (parent_grove, new.parent)
+            && let Some(a) = ws.assignment(grove)?
+            && a.is_active()
+            && a.contains(parent)
+        {
+            joins = Some(grove);
+        }
+        let number = super::ids::allocate(ws.tx(), Counter::WorkOrder, |n| {
             dir.path(&work_order_rel(WorkOrderId::new(n))).exists()
         })?;
         let id = WorkOrderId::new(number);
-        lock_work_order(tx, &dir, mission, id)?;
-        let wo = WorkOrder {
+        lock_work_order(ws.tx(), &dir, mission, id)?;
+        let mut wo = WorkOrder {
             format: model::work_order::FORMAT,
             id,
             mission,
@@ -101,13 +117,16 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
             summary: None,
             extra: Default::default(),
         };
-        stage(tx, &dir, &wo)?;
-        let message = Message::new(
-            "work-order.create",
-            format!("{id}: created {:?}", tx::one_line(&wo.title, 60)),
-        )
-        .line(format!("mission: {mission}"));
-        Ok((wo, message))
+        let mut what = format!("created in {mission}");
+        if let Some(grove) = joins {
+            wo.status = Status::Assigned;
+            wo.assignee = Some(model::actor::imp(grove));
+            ws.join_assignment(grove, id);
+            what = format!("created in {mission}, assigned to {grove} with its parent");
+        }
+        let subject = format!("{id}: created {:?}", tx::one_line(&wo.title, 60));
+        ws.insert_new(&dir, wo.clone(), &what);
+        Ok((wo, Message::new("work-order.create", subject)))
     })
 }
 
@@ -320,10 +339,8 @@ pub fn update(s: &Session, ids: &[WorkOrderId], changes: &Changes) -> Result<Vec
 /// `ready -> in_progress`. Exactly one of many concurrent claimers wins; the
 /// others get a conflict naming the winner.
 pub fn claim(s: &Session, id: WorkOrderId) -> Result<WorkOrder> {
-    let (mission, dir) = s.locate_work_order(id)?;
-    tx::run(s, |tx| {
-        lock_work_order(tx, &dir, mission, id)?;
-        let mut wo = read_work_order(&dir, id)?;
+    workset::run(s, |ws| {
+        let wo = ws.order(id)?.clone();
         if wo.status != Status::Ready {
             let holder = match &wo.assignee {
                 Some(a) => format!("claimed by {a}"),
@@ -334,6 +351,7 @@ pub fn claim(s: &Session, id: WorkOrderId) -> Result<WorkOrder> {
                 wo.status
             )));
         }
+        let (_, dir) = s.locate_work_order(id)?;
         let open = open_dependencies(&dir, &wo)?;
         if !open.is_empty() {
             return Err(
@@ -341,13 +359,14 @@ pub fn claim(s: &Session, id: WorkOrderId) -> Result<WorkOrder> {
                     .with_hint("claim it when its dependencies are done"),
             );
         }
-        wo.status = Status::InProgress;
-        wo.assignee = Some(s.actor.clone());
-        wo.claimed_at = Some(s.now.clone());
-        wo.updated_at = s.now.clone();
-        stage(tx, &dir, &wo)?;
-        let message = Message::new("work-order.claim", format!("{id}: ready -> in_progress"))
-            .line(format!("claimed by {}", s.actor));
+        ws.change(id, |wo, cx| {
+            wo.status = Status::InProgress;
+            wo.assignee = Some(cx.actor.to_string());
+            wo.claimed_at = Some(cx.now.clone());
+            Ok(format!("claimed by {}", cx.actor))
+        })?;
+        let wo = ws.order(id)?.clone();
+        let message = Message::new("work-order.claim", format!("{id}: ready -> in_progress"));
         Ok((wo, message))
     })
 }
@@ -464,9 +483,9 @@ pub fn set_status(
     Ok(format!("{from} -> {to}"))
 }
 
-/// Locks, re-reads and changes each work order of `ids` with `change`,
-/// checks the rules that span work orders (dependency cycles, open children
-/// of a closing parent), and commits everything as one commit.
+/// Locks, re-reads and changes each work order of `ids` with `change`, and
+/// commits everything (with what follows from it, see [`workset`]) as one
+/// commit.
 fn mutate(
     s: &Session,
     ids: &[WorkOrderId],
@@ -479,147 +498,46 @@ fn mutate(
             unique.push(*id);
         }
     }
-    let mut located: Vec<(WorkOrderId, MissionId, OrcDir)> = Vec::new();
+    if unique.is_empty() {
+        return Err(Error::usage("give at least one work order id"));
+    }
+    // Lock in ledger-path order, the order every transaction uses.
+    let mut order: Vec<(String, WorkOrderId)> = Vec::new();
     for &id in &unique {
-        let (mission, dir) = s.locate_work_order(id)?;
-        located.push((id, mission, dir));
+        let (mission, _) = s.locate_work_order(id)?;
+        order.push((work_order_ledger_path(mission, id), id));
     }
-    // Lock in ledger-path order: the order every transaction uses.
-    located.sort_by_key(|(id, mission, _)| work_order_ledger_path(*mission, *id));
-    let cx = ChangeContext {
-        actor: &s.actor,
-        now: &s.now,
-    };
-    tx::run(s, |tx| {
-        let mut changed: Vec<(WorkOrder, String, &OrcDir)> = Vec::new();
-        for (id, mission, dir) in &located {
-            lock_work_order(tx, dir, *mission, *id)?;
+    order.sort();
+    workset::run(s, |ws| {
+        ws.prelock_groves(&unique)?;
+        for (_, id) in &order {
+            ws.order(*id)?;
         }
-        for (id, _, dir) in &located {
-            let mut wo = read_work_order(dir, *id)?;
-            let before = wo.clone();
-            let what = change(&mut wo, &cx)?;
-            if wo != before {
-                wo.updated_at = s.now.clone();
-            }
-            changed.push((wo, what, dir));
-        }
-        check_cross_rules(&changed)?;
-        let mut lines = Vec::new();
-        for (wo, what, dir) in &changed {
-            stage(tx, dir, wo)?;
-            lines.push(format!("{}: {what}", wo.id));
-        }
-        let message = if changed.len() == 1 {
-            Message::new(op, lines.remove(0))
-        } else {
-            let whats: HashSet<&str> = changed.iter().map(|(_, w, _)| w.as_str()).collect();
-            let ids: Vec<String> = unique.iter().map(|id| id.to_string()).collect();
-            let subject = if whats.len() == 1 {
-                format!("{}: {}", ids.join(", "), changed[0].1)
+        let mut whats = Vec::new();
+        for &id in &unique {
+            let mut what = String::new();
+            ws.change(id, |wo, cx| {
+                what = change(wo, cx)?;
+                Ok(what.clone())
+            })?;
+            whats.push(if what.is_empty() {
+                "no change".to_string()
             } else {
-                format!("{}: updated", ids.join(", "))
-            };
-            lines
-                .into_iter()
-                .fold(Message::new(op, subject), Message::line)
+                what
+            });
+        }
+        let labels: Vec<String> = unique.iter().map(|id| id.to_string()).collect();
+        let subject = if whats.iter().all(|w| *w == whats[0]) {
+            format!("{}: {}", labels.join(", "), whats[0])
+        } else {
+            format!("{}: updated", labels.join(", "))
         };
-        let mut out: Vec<WorkOrder> = changed.into_iter().map(|(wo, _, _)| wo).collect();
-        out.sort_by_key(|wo| unique.iter().position(|id| *id == wo.id));
-        Ok((out, message))
+        let mut out = Vec::new();
+        for &id in &unique {
+            out.push(ws.order(id)?.clone());
+        }
+        Ok((out, Message::new(op, subject)))
     })
-}
-
-/// Rules that look past the changed work orders: no dependency cycles, no
-/// dependency on a work order that does not exist, and no parent closed
-/// while a child is open.
-fn check_cross_rules(changed: &[(WorkOrder, String, &OrcDir)]) -> Result<()> {
-    let mut by_dir: BTreeMap<&std::path::Path, (&OrcDir, Vec<&WorkOrder>)> = BTreeMap::new();
-    for (wo, _, dir) in changed {
-        by_dir
-            .entry(dir.root())
-            .or_insert_with(|| (dir, Vec::new()))
-            .1
-            .push(wo);
-    }
-    for (dir, wos) in by_dir.values() {
-        let needs_graph = wos.iter().any(|wo| !wo.depends_on.is_empty())
-            || wos.iter().any(|wo| wo.status.is_closed());
-        if !needs_graph {
-            continue;
-        }
-        let loaded = Loaded::read(dir)?;
-        let mut view: HashMap<WorkOrderId, &WorkOrder> =
-            loaded.orders.iter().map(|wo| (wo.id, wo)).collect();
-        for wo in wos {
-            view.insert(wo.id, wo);
-        }
-        for wo in wos {
-            for dep in &wo.depends_on {
-                if !view.contains_key(dep) {
-                    return Err(Error::not_found(format!(
-                        "{}: dependency {dep} does not exist in {}",
-                        wo.id, wo.mission
-                    )));
-                }
-            }
-            if let Some(cycle) = find_cycle(&view, wo.id) {
-                return Err(Error::conflict(format!(
-                    "{}: dependencies would form a cycle: {}",
-                    wo.id,
-                    cycle
-                        .iter()
-                        .map(|id| id.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" -> ")
-                )));
-            }
-            if wo.status.is_closed() {
-                let open: Vec<String> = view
-                    .values()
-                    .filter(|c| c.parent == Some(wo.id) && !c.status.is_closed())
-                    .map(|c| format!("{} ({})", c.id, c.status))
-                    .collect();
-                if !open.is_empty() {
-                    let mut open = open;
-                    open.sort();
-                    return Err(Error::conflict(format!(
-                        "{} cannot be {} while its children are open: {}",
-                        wo.id,
-                        wo.status,
-                        open.join(", ")
-                    ))
-                    .with_hint("finish or cancel the children first"));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A dependency path from `start` back to itself, if there is one.
-fn find_cycle(
-    view: &HashMap<WorkOrderId, &WorkOrder>,
-    start: WorkOrderId,
-) -> Option<Vec<WorkOrderId>> {
-    let mut stack: Vec<(WorkOrderId, Vec<WorkOrderId>)> = vec![(start, vec![start])];
-    let mut seen = HashSet::new();
-    while let Some((id, path)) = stack.pop() {
-        let Some(wo) = view.get(&id) else { continue };
-        for &dep in &wo.depends_on {
-            if dep == start {
-                let mut cycle = path.clone();
-                cycle.push(start);
-                return Some(cycle);
-            }
-            if seen.insert(dep) {
-                let mut next = path.clone();
-                next.push(dep);
-                stack.push((dep, next));
-            }
-        }
-    }
-    None
 }
 
 /// The dependencies of `wo` that are not done, as `WO-003 (ready)`.
@@ -665,14 +583,5 @@ pub fn lock_work_order(
         &work_order_ledger_path(mission, id),
         &dir.lock_path(&rel),
         &rel,
-    )
-}
-
-/// Stages a work order's file.
-pub fn stage(tx: &mut Tx, dir: &OrcDir, wo: &WorkOrder) -> Result<()> {
-    tx.stage(
-        dir.path(&work_order_rel(wo.id)),
-        work_order_ledger_path(wo.mission, wo.id),
-        model::to_file_bytes(wo),
     )
 }

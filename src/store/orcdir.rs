@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::fsio::{self, ReadError};
 use crate::error::{Error, Result};
-use crate::model::{DirConfig, MissionId, WorkOrderId, decode};
+use crate::model::{DirConfig, GroveId, MissionId, WorkOrderId, decode};
 
 /// The name of the directory orc keeps its files in.
 pub const DIR_NAME: &str = ".orc";
@@ -25,10 +25,23 @@ pub const MISSION_FILE: &str = "mission.json";
 pub const WORK_ORDERS_DIR: &str = "work-orders";
 /// The directory of lock files inside every `.orc/`.
 pub const LOCKS_DIR: &str = "locks";
+/// The grove record inside a grove's `.orc/`.
+pub const GROVE_FILE: &str = "grove.json";
+/// The assignment file inside a grove's `.orc/`.
+pub const ASSIGNMENT_FILE: &str = "assigned-work.json";
+/// Messages to the owner of an `.orc/` (the deputy or the grove's IMP).
+pub const INBOX_DIR: &str = "inbox";
+/// Where invalid direct edits are kept, with the reason.
+pub const REJECTED_DIR: &str = "rejected";
 
 /// The ledger subtree of a mission.
 pub fn mission_prefix(id: MissionId) -> String {
     format!("missions/{id}")
+}
+
+/// The ledger subtree of a grove.
+pub fn grove_prefix(id: GroveId) -> String {
+    format!("groves/{id}")
 }
 
 /// The path of a work order inside its mission's `.orc/`.

@@ -1,0 +1,573 @@
+//! The assignment protocol: the deputy assigns work to a grove, the IMP
+//! reports on it (by command or by editing `assigned-work.json`), and the
+//! deputy discovers what is ready and which groves are idle.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::records::{Loaded, read_assignment, read_work_order};
+use super::session::Session;
+use super::tx::Message;
+use super::work_order::{ChangeContext, set_status};
+use super::workset::{self, WorkSet, has_pending_edit, last_good_assignment};
+use crate::error::{Error, Kind, Result};
+use crate::model::assignment::{self, AssignmentStatus, Edit};
+use crate::model::{
+    self, Assignment, Grove, GroveId, GroveStatus, MissionId, Note, Status, WorkOrder, WorkOrderId,
+};
+use crate::store::orcdir::{ASSIGNMENT_FILE, REJECTED_DIR, decode_record};
+use crate::store::{FileLock, OrcDir, fsio};
+
+/// Assigns work order `id` (and, if it is a parent, its open descendants)
+/// to `grove`, in one commit that writes the work orders and the grove's
+/// `assigned-work.json`.
+pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignment> {
+    let grove = s.ledger_grove(grove_id)?;
+    if grove.status != GroveStatus::Active {
+        return Err(Error::conflict(format!("{grove_id} is {}", grove.status)));
+    }
+    let (mission, dir) = s.locate_work_order(id)?;
+    if grove.mission != mission {
+        return Err(Error::conflict(format!(
+            "{grove_id} works on {}, but {id} belongs to {mission}",
+            grove.mission
+        )));
+    }
+    let loaded = Loaded::read(&dir)?;
+    let subtree = descendants(&loaded, id);
+    workset::run(s, |ws| {
+        if let Some(a) = ws.assignment(grove_id)?
+            && a.is_active()
+        {
+            return Err(Error::conflict(format!(
+                "{grove_id} already holds an active assignment: {} ({})",
+                a.work_order,
+                a.work_orders
+                    .iter()
+                    .find(|w| w.id == a.work_order)
+                    .map_or("", |w| w.status.as_str())
+            ))
+            .with_hint(format!(
+                "wait until it is done, or take it back with `orc unassign {grove_id}`"
+            )));
+        }
+        let mut all = vec![id];
+        all.extend(&subtree);
+        all.sort();
+        for wid in &all {
+            ws.order(*wid)?;
+        }
+        let root = ws.order(id)?.clone();
+        if root.status != Status::Ready {
+            return Err(Error::conflict(format!(
+                "{id} is {}{}; only ready work can be assigned",
+                root.status,
+                root.assignee
+                    .as_deref()
+                    .map(|a| format!(" (held by {a})"))
+                    .unwrap_or_default()
+            )));
+        }
+        let open_deps: Vec<String> = root
+            .depends_on
+            .iter()
+            .filter(|d| !subtree.contains(d))
+            .filter(|&&d| read_work_order(&dir, d).map_or(true, |w| w.status != Status::Done))
+            .map(|d| d.to_string())
+            .collect();
+        if !open_deps.is_empty() {
+            return Err(Error::conflict(format!(
+                "{id} is waiting on {}; assign it when they are done",
+                open_deps.join(", ")
+            )));
+        }
+        for &child in &subtree {
+            let wo = ws.order(child)?.clone();
+            if !wo.status.is_closed() && wo.status != Status::Ready {
+                return Err(Error::conflict(format!(
+                    "{id}'s child {child} is {}{}; it cannot be assigned with its parent",
+                    wo.status,
+                    wo.assignee
+                        .as_deref()
+                        .map(|a| format!(" (held by {a})"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        let imp = model::actor::imp(grove_id);
+        for wid in &all {
+            if ws.order(*wid)?.status == Status::Ready {
+                let imp = imp.clone();
+                ws.change(*wid, move |wo, _| {
+                    wo.status = Status::Assigned;
+                    wo.assignee = Some(imp);
+                    Ok(format!("ready -> assigned to {grove_id}"))
+                })?;
+            }
+        }
+        let mut orders: Vec<WorkOrder> = Vec::new();
+        for wid in &all {
+            orders.push(ws.order(*wid)?.clone());
+        }
+        let refs: Vec<&WorkOrder> = orders.iter().collect();
+        let a = Assignment::new(
+            grove_id,
+            mission,
+            &grove.branch,
+            id,
+            &s.actor,
+            &s.now,
+            &refs,
+            |_| true,
+        );
+        ws.set_assignment(grove_id, a.clone());
+        let extra = if subtree.is_empty() {
+            String::new()
+        } else {
+            format!(" with {} children", subtree.len())
+        };
+        let message = Message::new(
+            "assign",
+            format!("{id}: ready -> assigned to {grove_id}{extra}"),
+        );
+        Ok((a, message))
+    })?;
+    // Return the file as written (refreshed by the work set).
+    read_assignment(&s.grove_dir(grove_id)?)?.ok_or_else(|| {
+        Error::internal(format!(
+            "{grove_id}'s {ASSIGNMENT_FILE} is missing after assign"
+        ))
+    })
+}
+
+/// The descendants of `id` (children, their children, ...), in id order.
+fn descendants(loaded: &Loaded, id: WorkOrderId) -> Vec<WorkOrderId> {
+    let mut out = Vec::new();
+    let mut stack = vec![id];
+    while let Some(next) = stack.pop() {
+        for child in loaded.children(next) {
+            if child.id != id && !out.contains(&child.id) {
+                out.push(child.id);
+                stack.push(child.id);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Takes a grove's active assignment back: its open work orders return to
+/// `ready`, the assignment becomes `released`, the grove is idle.
+pub fn unassign(s: &Session, grove: GroveId) -> Result<Assignment> {
+    workset::run(s, |ws| {
+        let Some(a) = ws.assignment(grove)?.cloned() else {
+            return Err(Error::conflict(format!("{grove} has no assignment")));
+        };
+        if !a.is_active() {
+            return Err(Error::conflict(format!(
+                "{grove} has no active assignment (its last one is {})",
+                a.status
+            )));
+        }
+        let mut ids = a.ids();
+        ids.sort();
+        for id in &ids {
+            ws.order(*id)?;
+        }
+        for id in &ids {
+            if !ws.order(*id)?.status.is_closed() {
+                ws.change(*id, |wo, _| {
+                    let from = wo.status;
+                    wo.status = Status::Ready;
+                    wo.assignee = None;
+                    wo.claimed_at = None;
+                    wo.blocked_from = None;
+                    wo.blocked_reason = None;
+                    Ok(format!("{from} -> ready (unassigned from {grove})"))
+                })?;
+            }
+        }
+        let mut released = a.clone();
+        released.status = AssignmentStatus::Released;
+        released.updated_at = s.now.clone();
+        ws.set_assignment(grove, released.clone());
+        let message = Message::new("unassign", format!("{grove}: unassigned {}", a.work_order));
+        Ok((released, message))
+    })
+}
+
+/// What an IMP reports with `orc work ...`.
+#[derive(Debug, Clone)]
+pub enum Report {
+    Start,
+    Done { summary: Option<String> },
+    Review,
+    Block { reason: String },
+    Note { text: String },
+}
+
+/// Reports on a work order of the grove's active assignment: the named
+/// one, or by default the one in progress (else `next`).
+pub fn report(
+    s: &Session,
+    grove: GroveId,
+    wo: Option<WorkOrderId>,
+    report: &Report,
+) -> Result<WorkOrder> {
+    let dir = s.grove_dir(grove)?;
+    let a = read_assignment(&dir)?
+        .filter(|a| a.is_active())
+        .ok_or_else(|| {
+            Error::conflict(format!("{grove} has no active assignment")).with_hint(
+                "wait for the deputy to assign work; `orc work show` shows the grove's state",
+            )
+        })?;
+    let id = match wo {
+        Some(id) => {
+            if !a.contains(id) {
+                return Err(Error::conflict(format!(
+                    "{id} is not part of {grove}'s assignment ({})",
+                    a.ids()
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            id
+        }
+        None => default_target(&a, report)?,
+    };
+    let edit = match report {
+        Report::Start => Edit {
+            status: Some(Status::InProgress),
+            ..Edit::new(id)
+        },
+        Report::Review => Edit {
+            status: Some(Status::Review),
+            ..Edit::new(id)
+        },
+        Report::Done { summary } => Edit {
+            status: Some(Status::Done),
+            summary: summary.clone(),
+            ..Edit::new(id)
+        },
+        Report::Block { reason } => {
+            if reason.trim().is_empty() {
+                return Err(Error::usage("--reason must say why the work is blocked"));
+            }
+            Edit {
+                status: Some(Status::Blocked),
+                blocked_reason: Some(reason.clone()),
+                ..Edit::new(id)
+            }
+        }
+        Report::Note { text } => {
+            model::message::check_text(text).map_err(|e| Error::usage(format!("the note {e}")))?;
+            Edit {
+                new_notes: vec![text.clone()],
+                ..Edit::new(id)
+            }
+        }
+    };
+    workset::run(s, |ws| {
+        ws.assignment(grove)?;
+        let subject = apply_edit(ws, &edit)?;
+        let wo = ws.order(id)?.clone();
+        Ok((wo, Message::new("work.report", subject)))
+    })
+}
+
+/// The work order a report without an id is about: the one in progress or
+/// in review, else the one blocked (for a note), else `next`.
+fn default_target(a: &Assignment, report: &Report) -> Result<WorkOrderId> {
+    let with = |st: &[Status]| {
+        a.work_orders
+            .iter()
+            .find(|w| st.contains(&w.status))
+            .map(|w| w.id)
+    };
+    let current = with(&[Status::InProgress, Status::Review]);
+    let found = match report {
+        Report::Start => a.next,
+        Report::Note { .. } => current.or(with(&[Status::Blocked])).or(a.next),
+        _ => current.or(a.next),
+    };
+    found.ok_or_else(|| {
+        Error::conflict("no work order of the assignment can take this report now")
+            .with_hint("name one: `orc work show` lists them")
+    })
+}
+
+/// Applies one IMP edit to a work order (the same for a command and for a
+/// direct edit of the file) and returns the commit subject.
+fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
+    let id = edit.id;
+    let mut what: Vec<String> = Vec::new();
+    ws.change(id, |wo, cx| {
+        let mut steps = Vec::new();
+        if let Some(to) = edit.status {
+            // An IMP may report review or done on work it never started:
+            // it starts implicitly.
+            if wo.status == Status::Assigned && matches!(to, Status::Review | Status::Done) {
+                set_status(wo, Status::InProgress, cx, None)?;
+                steps.push("assigned -> in_progress".to_string());
+            }
+            let step = set_status(wo, to, cx, edit.blocked_reason.as_deref())?;
+            steps.push(step);
+            if to == Status::Blocked {
+                add_note(
+                    wo,
+                    cx,
+                    format!("blocked: {}", edit.blocked_reason.as_deref().unwrap_or("")),
+                );
+            }
+        }
+        if let Some(summary) = &edit.summary {
+            wo.summary = Some(summary.clone());
+            if edit.status.is_none() {
+                steps.push("summary".into());
+            }
+        }
+        for text in &edit.new_notes {
+            add_note(wo, cx, text.clone());
+            steps.push(format!("note by {}", cx.actor));
+        }
+        what = steps.clone();
+        Ok(steps.join(", "))
+    })?;
+    Ok(format!(
+        "{id}: {}",
+        what.last().cloned().unwrap_or_else(|| "no change".into())
+    ))
+}
+
+fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {
+    wo.notes.push(Note {
+        at: cx.now.clone(),
+        by: cx.actor.to_string(),
+        text,
+        extra: Default::default(),
+    });
+}
+
+/// What `orc apply` did with a grove's `assigned-work.json`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Applied {
+    /// The file equals the ledger's copy.
+    Nothing,
+    /// The edit was applied (and committed, unless it changed nothing).
+    Applied {
+        grove: GroveId,
+        changes: Vec<String>,
+    },
+    /// The edit was refused: kept at `kept`, the last good version restored.
+    Rejected {
+        grove: GroveId,
+        reason: String,
+        kept: PathBuf,
+    },
+}
+
+/// Detects and applies a pending direct edit of the grove's
+/// `assigned-work.json`, as one commit authored by the grove's IMP. An
+/// invalid edit is not applied: its content is kept under
+/// `.orc/rejected/` with the reason, and the last good version restored.
+pub fn apply_pending(s: &Session, grove: GroveId) -> Result<Applied> {
+    let dir = s.grove_dir(grove)?;
+    if !has_pending_edit(s, grove, &dir)? {
+        return Ok(Applied::Nothing);
+    }
+    let imp = s.with_actor(&model::actor::imp(grove))?;
+    let path = dir.path(ASSIGNMENT_FILE);
+    let mut seen: Option<Vec<u8>> = None;
+    let mut changes: Vec<String> = Vec::new();
+    let result = workset::run_applying(&imp, Some(grove), |ws| {
+        let old = ws.assignment(grove)?.cloned();
+        let bytes = match fsio::read_regular(&path) {
+            Ok(b) => b,
+            Err(fsio::ReadError::Missing) => {
+                seen = None;
+                return Err(invalid_edit("the file was deleted"));
+            }
+            Err(e) => return Err(invalid_edit(&e.into_error(&path).message)),
+        };
+        seen = Some(bytes.clone());
+        let Some(old) = old else {
+            return Err(invalid_edit(
+                "this grove has never had an assignment; orc writes this file",
+            ));
+        };
+        let new: Assignment = decode_record(&path, &bytes, |a: &Assignment| a.validate())
+            .map_err(|e| invalid_edit(&strip_path(&e.message, &path)))?;
+        let edits = assignment::diff_edit(&old, &new).map_err(|e| invalid_edit(&e))?;
+        if let Some(a) = ws.assignment(grove)? {
+            a.extra = new.extra.clone();
+        }
+        let mut subjects = Vec::new();
+        for edit in &edits {
+            subjects.push(apply_edit(ws, edit).map_err(|e| invalid_edit(&e.message))?);
+        }
+        changes = subjects.clone();
+        let subject = match subjects.as_slice() {
+            [one] => one.clone(),
+            [] => format!("{grove}: {ASSIGNMENT_FILE} edited"),
+            many => format!("{grove}: {} reports from {ASSIGNMENT_FILE}", many.len()),
+        };
+        Ok(((), Message::new("work.edit", subject)))
+    });
+    match result {
+        Ok(()) => {
+            // A change of layout only leaves the file different from the
+            // ledger without changing anything: write the canonical bytes.
+            restore_last_good(&imp, grove, &dir, None)?;
+            Ok(Applied::Applied { grove, changes })
+        }
+        Err(e) if e.kind == Kind::Invalid && e.message.starts_with(EDIT_PREFIX) => {
+            let reason = e.message[EDIT_PREFIX.len()..].to_string();
+            let kept = restore_last_good(&imp, grove, &dir, Some((seen.as_deref(), &reason)))?;
+            Ok(Applied::Rejected {
+                grove,
+                reason,
+                kept: kept.unwrap_or_default(),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+const EDIT_PREFIX: &str = "invalid edit: ";
+
+fn invalid_edit(why: &str) -> Error {
+    Error::invalid(format!("{EDIT_PREFIX}{why}"))
+}
+
+fn strip_path(message: &str, path: &std::path::Path) -> String {
+    message
+        .strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// Under the file's lock: optionally keeps the rejected content aside with
+/// its reason, then writes the ledger's version back if the file differs
+/// from it. Returns where the rejected content was kept.
+fn restore_last_good(
+    s: &Session,
+    grove: GroveId,
+    dir: &OrcDir,
+    rejected: Option<(Option<&[u8]>, &str)>,
+) -> Result<Option<PathBuf>> {
+    let path = dir.path(ASSIGNMENT_FILE);
+    let _lock = FileLock::acquire(
+        &dir.lock_path(ASSIGNMENT_FILE),
+        &format!("{grove}'s {ASSIGNMENT_FILE}"),
+        s.settings.lock_timeout(),
+    )?;
+    let mut kept = None;
+    if let Some((content, reason)) = rejected {
+        let aside = dir.path(REJECTED_DIR);
+        fsio::create_dir_all(&aside)?;
+        let stamp = format!("{}-{}", s.now.as_str().replace(':', ""), std::process::id());
+        let target = aside.join(format!("{stamp}-{ASSIGNMENT_FILE}"));
+        fsio::write_atomic(&target, content.unwrap_or(b""))?;
+        fsio::write_atomic(
+            &aside.join(format!("{stamp}-{ASSIGNMENT_FILE}.reason")),
+            format!("{reason}\n").as_bytes(),
+        )?;
+        kept = Some(target);
+    }
+    let on_ledger = s
+        .ledger
+        .read(&super::records::grove_ledger_path(grove, ASSIGNMENT_FILE))?;
+    let on_disk = match fsio::read_regular(&path) {
+        Ok(b) => Some(b),
+        Err(fsio::ReadError::Missing) => None,
+        Err(_) => {
+            // A directory or link in the way: move it aside so the good
+            // version can be written.
+            let aside = dir.path(REJECTED_DIR).join(format!(
+                "{}-{}-in-the-way",
+                s.now.as_str().replace(':', ""),
+                std::process::id()
+            ));
+            fsio::create_dir_all(&dir.path(REJECTED_DIR))?;
+            std::fs::rename(&path, &aside).map_err(|e| Error::io("cannot move aside", &path, e))?;
+            None
+        }
+    };
+    if on_disk != on_ledger {
+        match on_ledger {
+            Some(bytes) => fsio::write_atomic(&path, &bytes)?,
+            None => fsio::remove_file_if_exists(&path)?,
+        }
+    }
+    Ok(kept)
+}
+
+/// The grove's state as its IMP sees it: the assignment, if any.
+pub fn show(s: &Session, grove: GroveId) -> Result<(Grove, Option<Assignment>)> {
+    let g = s.ledger_grove(grove)?;
+    let a = read_assignment(&s.grove_dir(grove)?)?;
+    Ok((g, a))
+}
+
+/// Ready work that could be dispatched, and the groves that could take it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Discovery {
+    pub mission: MissionId,
+    /// Ready leaf work orders (no open children) with their dependencies
+    /// done, highest priority first.
+    pub ready: Vec<WorkOrder>,
+    /// Active groves of the mission without an active assignment.
+    pub idle_groves: Vec<GroveId>,
+    /// What `--auto-claim` assigned, if anything.
+    pub assigned: Option<Assignment>,
+}
+
+pub fn discover(s: &Session, mission: MissionId, auto_claim: bool) -> Result<Discovery> {
+    let (ready, idle) = dispatchable(s, mission)?;
+    let mut out = Discovery {
+        mission,
+        ready,
+        idle_groves: idle,
+        assigned: None,
+    };
+    if auto_claim && let (Some(wo), Some(grove)) = (out.ready.first(), out.idle_groves.first()) {
+        let a = assign(s, wo.id, *grove)?;
+        out.ready.remove(0);
+        out.idle_groves.remove(0);
+        out.assigned = Some(a);
+    }
+    Ok(out)
+}
+
+/// Ready leaf work and idle groves of a mission.
+pub fn dispatchable(s: &Session, mission: MissionId) -> Result<(Vec<WorkOrder>, Vec<GroveId>)> {
+    let loaded = Loaded::read(&s.mission_dir(mission)?)?;
+    let ready: Vec<WorkOrder> = loaded
+        .ready()
+        .into_iter()
+        .filter(|wo| loaded.children(wo.id).all(|c| c.status.is_closed()))
+        .cloned()
+        .collect();
+    let (groves, _) = s.groves()?;
+    let mut idle = Vec::new();
+    for g in groves
+        .iter()
+        .filter(|g| g.mission == mission && g.status == GroveStatus::Active)
+    {
+        let Ok(dir) = s.grove_dir(g.id) else { continue };
+        let busy = match last_good_assignment(s, g.id) {
+            Ok(Some(a)) => a.is_active(),
+            Ok(None) => false,
+            Err(_) => true,
+        };
+        if !busy && dir.exists() {
+            idle.push(g.id);
+        }
+    }
+    Ok((ready, idle))
+}

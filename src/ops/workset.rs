@@ -1,0 +1,613 @@
+//! The work set: every change to work orders goes through here, whether it
+//! comes from a command or from a direct edit of `assigned-work.json`.
+//!
+//! Inside a transaction, a work set loads work orders under their locks,
+//! lets the use case change them, and on [`WorkSet::finish`] applies what
+//! follows from the change, in the same commit:
+//!
+//! 1. the rules that span work orders (no dependency cycles, no closed
+//!    parent with open children) when a dependency was added or a work
+//!    order closed;
+//! 2. a parent whose children are now all closed becomes `done`;
+//! 3. every grove assignment that lists a changed work order is rewritten
+//!    from the work orders (and becomes `complete` when all are closed).
+//!
+//! A grove whose `assigned-work.json` differs from the ledger holds an IMP's
+//! pending direct edit. Rewriting it would lose that edit, so [`run`]
+//! applies the edit first (as its own commit, authored by the IMP) and then
+//! runs the use case again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::records::{
+    grove_ledger_path, grove_of_actor, read_assignment, read_work_order, work_order_ledger_path,
+};
+use super::session::Session;
+use super::tx::{self, Message, Tx};
+use super::work_order::{ChangeContext, lock_work_order};
+use crate::error::{Error, Result};
+use crate::model::{
+    self, Assignment, GroveId, MissionId, Status, WorkOrder, WorkOrderId,
+    assignment::AssignmentStatus,
+};
+use crate::store::OrcDir;
+use crate::store::orcdir::{ASSIGNMENT_FILE, work_order_rel};
+
+struct Entry {
+    /// Created in this transaction.
+    new: bool,
+    mission: MissionId,
+    dir: OrcDir,
+    before: WorkOrder,
+    now: WorkOrder,
+    what: Vec<String>,
+}
+
+struct GroveSlot {
+    dir: OrcDir,
+    before: Option<Assignment>,
+    now: Option<Assignment>,
+    /// Work orders to add to the assignment on refresh.
+    joins: Vec<WorkOrderId>,
+}
+
+pub struct WorkSet<'t, 's> {
+    tx: &'t mut Tx<'s>,
+    s: &'s Session,
+    orders: BTreeMap<WorkOrderId, Entry>,
+    groves: BTreeMap<GroveId, GroveSlot>,
+    lines: Vec<String>,
+    /// A grove found with a pending direct edit; the run applies it first.
+    pending: Option<GroveId>,
+    /// The grove whose pending edit this transaction applies: its
+    /// assignment is loaded from the ledger (the last good version).
+    applying: Option<GroveId>,
+}
+
+impl<'t, 's> WorkSet<'t, 's> {
+    pub fn session(&self) -> &'s Session {
+        self.s
+    }
+
+    pub fn tx(&mut self) -> &mut Tx<'s> {
+        self.tx
+    }
+
+    fn cx(&self) -> ChangeContext<'s> {
+        ChangeContext {
+            actor: &self.s.actor,
+            now: &self.s.now,
+        }
+    }
+
+    /// Locks the assignment files of the groves that hold `ids` before the
+    /// work orders themselves, so that the usual case takes its locks in
+    /// order and never restarts.
+    pub fn prelock_groves(&mut self, ids: &[WorkOrderId]) -> Result<()> {
+        let mut groves = Vec::new();
+        for &id in ids {
+            let Ok((_, dir)) = self.s.locate_work_order(id) else {
+                continue;
+            };
+            if let Ok(wo) = read_work_order(&dir, id)
+                && let Some(g) = wo.assignee.as_deref().and_then(grove_of_actor)
+            {
+                groves.push(g);
+            }
+        }
+        groves.sort();
+        groves.dedup();
+        for g in groves {
+            // A grove that no longer exists is not an error here.
+            if let Err(e) = self.assignment(g).map(|_| ())
+                && self.pending.is_some()
+            {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The work order `id`, locked and read (once per transaction).
+    pub fn order(&mut self, id: WorkOrderId) -> Result<&mut WorkOrder> {
+        if !self.orders.contains_key(&id) {
+            let (mission, dir) = self.s.locate_work_order(id)?;
+            lock_work_order(self.tx, &dir, mission, id)?;
+            let wo = read_work_order(&dir, id)?;
+            self.orders.insert(
+                id,
+                Entry {
+                    new: false,
+                    mission,
+                    dir,
+                    before: wo.clone(),
+                    now: wo,
+                    what: Vec::new(),
+                },
+            );
+        }
+        Ok(&mut self.orders.get_mut(&id).expect("inserted above").now)
+    }
+
+    /// Registers a work order created in this transaction.
+    pub fn insert_new(&mut self, dir: &OrcDir, wo: WorkOrder, what: &str) {
+        self.orders.insert(
+            wo.id,
+            Entry {
+                new: true,
+                mission: wo.mission,
+                dir: dir.clone(),
+                before: wo.clone(),
+                now: wo,
+                what: vec![what.to_string()],
+            },
+        );
+    }
+
+    /// Changes work order `id` with `f`, which returns what it did.
+    pub fn change(
+        &mut self,
+        id: WorkOrderId,
+        f: impl FnOnce(&mut WorkOrder, &ChangeContext) -> Result<String>,
+    ) -> Result<()> {
+        let cx = self.cx();
+        let wo = self.order(id)?;
+        let what = f(wo, &cx)?;
+        if !what.is_empty() {
+            self.orders.get_mut(&id).expect("loaded").what.push(what);
+        }
+        Ok(())
+    }
+
+    /// The assignment of `grove` (None if it never had one), locked.
+    pub fn assignment(&mut self, grove: GroveId) -> Result<Option<&mut Assignment>> {
+        if !self.groves.contains_key(&grove) {
+            let dir = self.s.grove_dir(grove)?;
+            let ledger_path = grove_ledger_path(grove, ASSIGNMENT_FILE);
+            self.tx.lock(
+                &ledger_path,
+                &dir.lock_path(ASSIGNMENT_FILE),
+                &format!("{grove}'s {ASSIGNMENT_FILE}"),
+            )?;
+            let current = if self.applying == Some(grove) {
+                last_good_assignment(self.s, grove)?
+            } else if has_pending_edit(self.s, grove, &dir)? {
+                self.pending = Some(grove);
+                return Err(Error::conflict(format!(
+                    "{grove}'s {ASSIGNMENT_FILE} has an edit not yet applied"
+                )));
+            } else {
+                read_assignment(&dir)?
+            };
+            self.groves.insert(
+                grove,
+                GroveSlot {
+                    dir,
+                    before: current.clone(),
+                    now: current,
+                    joins: Vec::new(),
+                },
+            );
+        }
+        Ok(self
+            .groves
+            .get_mut(&grove)
+            .expect("inserted above")
+            .now
+            .as_mut())
+    }
+
+    /// Replaces the assignment of `grove` (which must have been loaded with
+    /// [`WorkSet::assignment`]).
+    pub fn set_assignment(&mut self, grove: GroveId, a: Assignment) {
+        if let Some(slot) = self.groves.get_mut(&grove) {
+            slot.now = Some(a);
+        }
+    }
+
+    /// Adds a work order to a grove's assignment on refresh.
+    pub fn join_assignment(&mut self, grove: GroveId, id: WorkOrderId) {
+        if let Some(slot) = self.groves.get_mut(&grove) {
+            slot.joins.push(id);
+        }
+    }
+
+    /// Adds a line to the commit message body.
+    pub fn line(&mut self, line: impl Into<String>) {
+        self.lines.push(line.into());
+    }
+
+    /// The work orders changed so far, in id order.
+    pub fn changed(&self) -> Vec<&WorkOrder> {
+        self.orders
+            .values()
+            .filter(|e| e.new || e.now != e.before)
+            .map(|e| &e.now)
+            .collect()
+    }
+
+    /// What was done to `id` in this transaction, joined.
+    pub fn what(&self, id: WorkOrderId) -> String {
+        self.orders
+            .get(&id)
+            .map(|e| e.what.join(", "))
+            .unwrap_or_default()
+    }
+
+    /// Applies the consequences of the changes (module documentation),
+    /// stages every changed file, and returns the message body lines.
+    fn finish(&mut self) -> Result<Vec<String>> {
+        let now = self.s.now.clone();
+        for e in self.orders.values_mut() {
+            if e.now != e.before {
+                e.now.updated_at = now.clone();
+            }
+        }
+        self.check_cross_rules()?;
+        self.complete_parents()?;
+        self.sync_assignments()?;
+
+        let mut lines = Vec::new();
+        for e in self.orders.values() {
+            if !e.new && e.now == e.before {
+                continue;
+            }
+            self.tx.stage(
+                e.dir.path(&work_order_rel(e.now.id)),
+                work_order_ledger_path(e.mission, e.now.id),
+                model::to_file_bytes(&e.now),
+            )?;
+            if !e.what.is_empty() {
+                lines.push(format!("{}: {}", e.now.id, e.what.join(", ")));
+            }
+        }
+        for (grove, slot) in &self.groves {
+            if slot.now == slot.before {
+                continue;
+            }
+            if let Some(a) = &slot.now {
+                self.tx.stage(
+                    slot.dir.path(ASSIGNMENT_FILE),
+                    grove_ledger_path(*grove, ASSIGNMENT_FILE),
+                    model::to_file_bytes(a),
+                )?;
+            }
+        }
+        lines.append(&mut self.lines);
+        Ok(lines)
+    }
+
+    /// Every work order of the mission at `dir` as it will be after this
+    /// transaction (files on disk, overlaid with the changed ones).
+    fn view(&self, dir: &OrcDir) -> Result<HashMap<WorkOrderId, WorkOrder>> {
+        let loaded = super::records::Loaded::read(dir)?;
+        let mut view: HashMap<WorkOrderId, WorkOrder> =
+            loaded.orders.into_iter().map(|wo| (wo.id, wo)).collect();
+        for e in self.orders.values() {
+            if e.dir == *dir {
+                view.insert(e.now.id, e.now.clone());
+            }
+        }
+        Ok(view)
+    }
+
+    fn check_cross_rules(&self) -> Result<()> {
+        let mut dirs: Vec<&OrcDir> = Vec::new();
+        let mut touched: Vec<&WorkOrder> = Vec::new();
+        for e in self.orders.values() {
+            let new_dep = e
+                .now
+                .depends_on
+                .iter()
+                .any(|d| !e.before.depends_on.contains(d));
+            let closing = e.now.status.is_closed() && !e.before.status.is_closed();
+            if new_dep || closing {
+                touched.push(&e.now);
+                if !dirs.contains(&&e.dir) {
+                    dirs.push(&e.dir);
+                }
+            }
+        }
+        for dir in dirs {
+            let view = self.view(dir)?;
+            for wo in touched
+                .iter()
+                .filter(|wo| self.orders.get(&wo.id).is_some_and(|e| e.dir == *dir))
+            {
+                for dep in &wo.depends_on {
+                    if !view.contains_key(dep) {
+                        return Err(Error::not_found(format!(
+                            "{}: dependency {dep} does not exist in {}",
+                            wo.id, wo.mission
+                        )));
+                    }
+                }
+                if let Some(cycle) = find_cycle(&view, wo.id) {
+                    let path: Vec<String> = cycle.iter().map(|id| id.to_string()).collect();
+                    return Err(Error::conflict(format!(
+                        "{}: dependencies would form a cycle: {}",
+                        wo.id,
+                        path.join(" -> ")
+                    )));
+                }
+                if wo.status.is_closed() {
+                    let mut open: Vec<String> = view
+                        .values()
+                        .filter(|c| c.parent == Some(wo.id) && !c.status.is_closed())
+                        .map(|c| format!("{} ({})", c.id, c.status))
+                        .collect();
+                    if !open.is_empty() {
+                        open.sort();
+                        return Err(Error::conflict(format!(
+                            "{} cannot be {} while its children are open: {}",
+                            wo.id,
+                            wo.status,
+                            open.join(", ")
+                        ))
+                        .with_hint("finish or cancel the children first"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A parent whose children are all closed becomes done, up the tree.
+    fn complete_parents(&mut self) -> Result<()> {
+        let mut queue: Vec<WorkOrderId> = self
+            .orders
+            .values()
+            .filter(|e| e.now.status.is_closed() && !e.before.status.is_closed())
+            .filter(|e| e.now.parent.is_some())
+            .map(|e| e.now.id)
+            .collect();
+        let mut views: HashMap<std::path::PathBuf, HashMap<WorkOrderId, WorkOrder>> =
+            HashMap::new();
+        let mut done: HashSet<WorkOrderId> = HashSet::new();
+        while let Some(child) = queue.pop() {
+            let (Some(parent), dir) = ({
+                let e = &self.orders[&child];
+                (e.now.parent, e.dir.clone())
+            }) else {
+                continue;
+            };
+            if !done.insert(parent) {
+                continue;
+            }
+            let key = dir.root().to_path_buf();
+            if !views.contains_key(&key) {
+                let view = self.view(&dir)?;
+                views.insert(key.clone(), view);
+            }
+            let view = views.get_mut(&key).expect("inserted above");
+            for e in self.orders.values().filter(|e| e.dir == dir) {
+                view.insert(e.now.id, e.now.clone());
+            }
+            let Some(p) = view.get(&parent) else { continue };
+            if p.status.is_closed() {
+                continue;
+            }
+            let all_closed = view
+                .values()
+                .filter(|c| c.parent == Some(parent))
+                .all(|c| c.status.is_closed());
+            if !all_closed {
+                continue;
+            }
+            let now = self.s.now.clone();
+            self.change(parent, |wo, _| {
+                let from = wo.status;
+                wo.status = Status::Done;
+                wo.completed_at = Some(now);
+                wo.blocked_from = None;
+                wo.blocked_reason = None;
+                Ok(format!("{from} -> done (all children closed)"))
+            })?;
+            let updated = self.orders[&parent].now.clone();
+            view.insert(parent, updated);
+            queue.push(parent);
+        }
+        Ok(())
+    }
+
+    /// Rewrites the assignments that list a changed work order.
+    fn sync_assignments(&mut self) -> Result<()> {
+        let mut groves: Vec<GroveId> = Vec::new();
+        for e in self.orders.values() {
+            if !e.new && e.now == e.before {
+                continue;
+            }
+            for actor in [&e.now.assignee, &e.before.assignee].into_iter().flatten() {
+                if let Some(g) = grove_of_actor(actor) {
+                    groves.push(g);
+                }
+            }
+        }
+        groves.sort();
+        groves.dedup();
+        for g in groves {
+            match self.assignment(g).map(|_| ()) {
+                Ok(()) => {}
+                Err(e) if self.pending.is_some() => return Err(e),
+                // The grove is gone (removed, or its worktree deleted):
+                // there is no file to keep in sync.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        crate::error::Kind::NotFound | crate::error::Kind::Environment
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let ids: Vec<GroveId> = self.groves.keys().copied().collect();
+        for g in ids {
+            self.refresh_assignment(g)?;
+        }
+        Ok(())
+    }
+
+    fn refresh_assignment(&mut self, grove: GroveId) -> Result<()> {
+        let slot = &self.groves[&grove];
+        let Some(a) = slot.now.clone() else {
+            return Ok(());
+        };
+        let mut ids = a.ids();
+        for j in &slot.joins {
+            if !ids.contains(j) {
+                ids.push(*j);
+            }
+        }
+        let touches = slot.now != slot.before
+            || ids.iter().any(|id| {
+                self.orders
+                    .get(id)
+                    .is_some_and(|e| e.new || e.now != e.before)
+            });
+        if !touches {
+            return Ok(());
+        }
+        let dir = self.s.mission_dir(a.mission)?;
+        let mut orders: Vec<WorkOrder> = Vec::new();
+        for id in &ids {
+            match self.orders.get(id) {
+                Some(e) => orders.push(e.now.clone()),
+                None => match read_work_order(&dir, *id) {
+                    Ok(wo) => orders.push(wo),
+                    // A work order removed by hand drops out of the file.
+                    Err(e) if e.kind == crate::error::Kind::NotFound => {}
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+        let inside: HashSet<WorkOrderId> = orders.iter().map(|w| w.id).collect();
+        let mut external: HashMap<WorkOrderId, bool> = HashMap::new();
+        for wo in &orders {
+            for dep in &wo.depends_on {
+                if !inside.contains(dep) && !external.contains_key(dep) {
+                    let done = match self.orders.get(dep) {
+                        Some(e) => e.now.status == Status::Done,
+                        None => read_work_order(&dir, *dep).is_ok_and(|d| d.status == Status::Done),
+                    };
+                    external.insert(*dep, done);
+                }
+            }
+        }
+        let mut updated = a.clone();
+        let refs: Vec<&WorkOrder> = orders.iter().collect();
+        let was_active = updated.is_active();
+        updated.refresh(&refs, &self.s.now, |d| {
+            external.get(&d).copied().unwrap_or(false)
+        });
+        if was_active && updated.status == AssignmentStatus::Complete {
+            self.lines.push(format!(
+                "{grove}: assignment of {} complete; the grove is idle",
+                updated.work_order
+            ));
+        }
+        self.groves.get_mut(&grove).expect("present").now = Some(updated);
+        Ok(())
+    }
+}
+
+/// Runs `body` in a transaction with a work set, commits the result as one
+/// commit, and returns what `body` returned. Pending direct edits of an
+/// affected grove's `assigned-work.json` are applied first.
+pub fn run<'s, T>(
+    s: &'s Session,
+    body: impl FnMut(&mut WorkSet<'_, 's>) -> Result<(T, Message)>,
+) -> Result<T> {
+    run_applying(s, None, body)
+}
+
+/// Like [`run`], for the transaction that applies the pending edit of
+/// `applying`.
+pub fn run_applying<'s, T>(
+    s: &'s Session,
+    applying: Option<GroveId>,
+    mut body: impl FnMut(&mut WorkSet<'_, 's>) -> Result<(T, Message)>,
+) -> Result<T> {
+    let mut applied: Vec<GroveId> = Vec::new();
+    loop {
+        let mut pending = None;
+        let result = tx::run(s, |tx| {
+            let mut ws = WorkSet {
+                tx,
+                s,
+                orders: BTreeMap::new(),
+                groves: BTreeMap::new(),
+                lines: Vec::new(),
+                pending: None,
+                applying,
+            };
+            let outcome = body(&mut ws).and_then(|(value, message)| {
+                let lines = ws.finish()?;
+                Ok((value, lines.into_iter().fold(message, Message::line)))
+            });
+            if outcome.is_err() {
+                pending = ws.pending;
+            }
+            outcome
+        });
+        match (result, pending) {
+            (Err(_), Some(grove)) if !applied.contains(&grove) => {
+                super::assign::apply_pending(s, grove)?;
+                applied.push(grove);
+            }
+            (result, _) => return result,
+        }
+    }
+}
+
+/// The grove's assignment as last committed to the ledger.
+pub fn last_good_assignment(s: &Session, grove: GroveId) -> Result<Option<Assignment>> {
+    let path = grove_ledger_path(grove, ASSIGNMENT_FILE);
+    match s.ledger.read(&path)? {
+        None => Ok(None),
+        Some(bytes) => {
+            let shown = std::path::PathBuf::from(format!("{}:{path}", s.ledger.branch()));
+            crate::store::orcdir::decode_record(&shown, &bytes, |a: &Assignment| a.validate())
+                .map(Some)
+        }
+    }
+}
+
+/// Whether the grove's `assigned-work.json` differs from the ledger's copy.
+pub fn has_pending_edit(s: &Session, grove: GroveId, dir: &OrcDir) -> Result<bool> {
+    let on_disk = match crate::store::fsio::read_regular(&dir.path(ASSIGNMENT_FILE)) {
+        Ok(bytes) => Some(bytes),
+        Err(crate::store::fsio::ReadError::Missing) => None,
+        // Unreadable (a directory, a symlink, huge): treat as an edit, so
+        // that it is reported and the last good version restored.
+        Err(_) => return Ok(true),
+    };
+    let on_ledger = s.ledger.read(&grove_ledger_path(grove, ASSIGNMENT_FILE))?;
+    Ok(on_disk != on_ledger)
+}
+
+/// A dependency path from `start` back to itself, if there is one.
+fn find_cycle(
+    view: &HashMap<WorkOrderId, WorkOrder>,
+    start: WorkOrderId,
+) -> Option<Vec<WorkOrderId>> {
+    let mut stack: Vec<(WorkOrderId, Vec<WorkOrderId>)> = vec![(start, vec![start])];
+    let mut seen = HashSet::new();
+    while let Some((id, path)) = stack.pop() {
+        let Some(wo) = view.get(&id) else { continue };
+        for &dep in &wo.depends_on {
+            if dep == start {
+                let mut cycle = path.clone();
+                cycle.push(start);
+                return Some(cycle);
+            }
+            if seen.insert(dep) {
+                let mut next = path.clone();
+                next.push(dep);
+                stack.push((dep, next));
+            }
+        }
+    }
+    None
+}
