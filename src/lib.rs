@@ -8,11 +8,14 @@
 //! point downward only. `spec/README.md` is the authoritative description
 //! of the files and commands.
 
+pub mod agent;
 pub mod cli;
+pub mod doctor;
 pub mod error;
 pub mod ledger;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod tmux;
 
 pub use error::{Error, Kind, Result};

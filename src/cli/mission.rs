@@ -22,6 +22,9 @@ pub enum MissionCommand {
         /// The workspace directory (default: under the missions root of orc.toml).
         #[arg(long, value_name = "DIR")]
         workspace: Option<PathBuf>,
+        /// Do not install the Claude Code hooks in the workspace.
+        #[arg(long)]
+        no_hooks: bool,
     },
     /// List missions (archived ones only with --all).
     List {
@@ -60,6 +63,7 @@ pub fn run(s: &Session, cmd: &MissionCommand, out: &Out) -> Result<()> {
             title,
             description,
             workspace,
+            no_hooks,
         } => {
             let m = mission::create(
                 s,
@@ -69,6 +73,10 @@ pub fn run(s: &Session, cmd: &MissionCommand, out: &Out) -> Result<()> {
                     workspace: workspace.clone(),
                 },
             )?;
+            if !no_hooks {
+                let orc = crate::agent::hooks::orc_binary();
+                crate::agent::hooks::install(std::path::Path::new(&m.workspace), &orc)?;
+            }
             if out.json {
                 out.json(&to_json(&m));
             } else {

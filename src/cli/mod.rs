@@ -2,10 +2,14 @@
 //! as text or `--json`. Each command group lives in its own file and does
 //! three things only: parse arguments, call `ops`, render.
 
+mod agent;
+mod grove;
 mod init;
+mod mail;
 mod mission;
 mod query;
 mod render;
+mod work;
 mod work_order;
 
 use clap::{Parser, Subcommand};
@@ -67,6 +71,30 @@ pub enum Command {
     Context(query::ContextArgs),
     /// History of the ledger, or of one entity.
     Log(query::LogArgs),
+    /// Create and manage groves (git worktrees where IMPs work).
+    #[command(subcommand)]
+    Grove(grove::GroveCommand),
+    /// Assign a work order (and its children) to a grove.
+    Assign(work::AssignArgs),
+    /// Take a grove's assignment back; its open work returns to ready.
+    Unassign(work::UnassignArgs),
+    /// Ready work and idle groves; --auto-claim assigns the most urgent.
+    Discover(work::DiscoverArgs),
+    /// Report on the grove's assignment (the IMP).
+    #[command(subcommand)]
+    Work(work::WorkCommand),
+    /// Apply a pending direct edit of the grove's assigned-work.json.
+    Apply(work::ApplyArgs),
+    /// Messages between the deputy and the IMPs.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
+    /// What an agent needs at session start, for its role.
+    Prime(agent::PrimeArgs),
+    /// Claude Code hooks for groves and mission workspaces.
+    #[command(subcommand)]
+    Hooks(agent::HooksCommand),
+    /// Check that everything orc needs is in place.
+    Doctor,
 }
 
 /// Runs orc with the process arguments and returns the exit code.
@@ -101,6 +129,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         cwd: cli.global.directory.clone(),
     };
     let session = Session::open(&opts)?;
+    apply_pending_here(&session, &cli.command);
     match &cli.command {
         Command::Init(args) => init::run(&session, args, out),
         Command::Mission(cmd) => mission::run(&session, cmd, out),
@@ -109,6 +138,39 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Summary(args) => query::summary(&session, args, out),
         Command::Context(args) => query::context(&session, args, out),
         Command::Log(args) => query::log(&session, args, out),
+        Command::Grove(cmd) => grove::run(&session, cmd, out),
+        Command::Assign(args) => work::assign(&session, args, out),
+        Command::Unassign(args) => work::unassign(&session, args, out),
+        Command::Discover(args) => work::discover(&session, args, out),
+        Command::Work(cmd) => work::work(&session, cmd, out),
+        Command::Apply(args) => work::apply(&session, args, out),
+        Command::Mail(cmd) => mail::run(&session, cmd, out),
+        Command::Prime(args) => agent::prime(&session, args, out),
+        Command::Hooks(cmd) => agent::hooks(&session, cmd, out),
+        Command::Doctor => agent::doctor(&session, out),
+    }
+}
+
+/// In a grove, every command first applies a pending direct edit of
+/// `assigned-work.json` (`orc apply` does only that and reports itself).
+/// A refused edit is reported on stderr; the command goes on.
+fn apply_pending_here(s: &Session, command: &Command) {
+    let crate::ops::Context::Grove { id, .. } = &s.context else {
+        return;
+    };
+    if matches!(command, Command::Apply(_) | Command::Init(_)) || s.ledger.tip().ok().flatten().is_none() {
+        return;
+    }
+    match crate::ops::assign::apply_pending(s, *id) {
+        Ok(crate::ops::assign::Applied::Rejected { reason, kept, .. }) => {
+            eprintln!(
+                "orc: your edit of .orc/assigned-work.json was not applied: {reason}\n\
+                 orc: the edited file is kept at {}; the last good version is restored",
+                kept.display()
+            );
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("orc: could not apply the edit of .orc/assigned-work.json: {}", e.message),
     }
 }
 

@@ -24,6 +24,8 @@ use gix::refs::{FullName, Target};
 use crate::error::{Error, Result};
 use crate::store::FileLock;
 
+pub mod worktree;
+
 /// The default ledger branch.
 pub const DEFAULT_BRANCH: &str = "orc";
 /// The ledger's marker file at the root of its tree.
@@ -145,6 +147,72 @@ impl Ledger {
     /// The lock file `name` shared by every process using this ledger.
     pub fn lock_path(&self, name: &str) -> PathBuf {
         self.lock_dir.join(format!("{name}.lock"))
+    }
+
+    /// Resolves a revision (`HEAD`, a branch, a commit id) to a commit.
+    pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId> {
+        let not_found = || {
+            Error::not_found(format!(
+                "{:?} does not name a commit in this repository",
+                crate::model::id::shorten(spec)
+            ))
+        };
+        let id = self
+            .repo
+            .rev_parse_single(spec)
+            .map_err(|_| not_found())?;
+        let object = id.object().map_err(|_| not_found())?;
+        object
+            .peel_to_commit()
+            .map(|c| c.id)
+            .map_err(|_| not_found())
+    }
+
+    /// Whether `refs/heads/<branch>` exists.
+    pub fn branch_exists(&self, branch: &str) -> Result<bool> {
+        let name = format!("refs/heads/{branch}");
+        self.repo
+            .try_find_reference(name.as_str())
+            .map(|r| r.is_some())
+            .map_err(|e| Error::git(&format!("cannot read {name}"), e))
+    }
+
+    /// Makes git ignore `patterns` in every worktree of the repository, via
+    /// `info/exclude` of the common git directory (idempotent).
+    pub fn exclude(&self, patterns: &[&str]) -> Result<()> {
+        let path = self.repo.common_dir().join("info").join("exclude");
+        let current = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        };
+        let missing: Vec<&str> = patterns
+            .iter()
+            .copied()
+            .filter(|p| !current.lines().any(|l| l.trim() == *p))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut text = current;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("# orc: local coordination files\n");
+        for p in missing {
+            text.push_str(p);
+            text.push('\n');
+        }
+        if let Some(dir) = path.parent() {
+            crate::store::fsio::create_dir_all(dir)?;
+        }
+        crate::store::fsio::write_atomic(&path, text.as_bytes())
+    }
+
+    /// Whether git ignores `pattern` through `info/exclude`.
+    pub fn excludes(&self, pattern: &str) -> bool {
+        let path = self.repo.common_dir().join("info").join("exclude");
+        std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.trim() == pattern))
     }
 
     /// The commit the branch points at, if the branch exists.

@@ -305,7 +305,9 @@ fn default_target(a: &Assignment, report: &Report) -> Result<WorkOrderId> {
 fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
     let id = edit.id;
     let mut what: Vec<String> = Vec::new();
+    let mut moved: Option<(Status, Status)> = None;
     ws.change(id, |wo, cx| {
+        let from = wo.status;
         let mut steps = Vec::new();
         if let Some(to) = edit.status {
             // An IMP may report review or done on work it never started:
@@ -334,13 +336,19 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
             add_note(wo, cx, text.clone());
             steps.push(format!("note by {}", cx.actor));
         }
+        if from != wo.status {
+            moved = Some((from, wo.status));
+        }
         what = steps.clone();
         Ok(steps.join(", "))
     })?;
-    Ok(format!(
-        "{id}: {}",
-        what.last().cloned().unwrap_or_else(|| "no change".into())
-    ))
+    // The subject names the status change when there is one (as the
+    // equivalent command would), else the last thing done.
+    let headline = match moved {
+        Some((from, to)) => format!("{from} -> {to}"),
+        None => what.last().cloned().unwrap_or_else(|| "no change".into()),
+    };
+    Ok(format!("{id}: {headline}"))
 }
 
 fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {

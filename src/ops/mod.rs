@@ -4,8 +4,10 @@
 //! command end in the same code path.
 
 pub mod assign;
+pub mod grove;
 pub mod ids;
 pub mod init;
+pub mod mail;
 pub mod mission;
 pub mod query;
 pub mod records;
