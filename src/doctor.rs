@@ -56,7 +56,10 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
     ledger_files(s, &mut checks)?;
     let orc = hooks::orc_binary();
     let (missions, _) = s.missions()?;
-    for m in missions.iter().filter(|m| m.status == MissionStatus::Active) {
+    for m in missions
+        .iter()
+        .filter(|m| m.status == MissionStatus::Active)
+    {
         let dir = OrcDir::in_dir(Path::new(&m.workspace));
         config_check(
             s,
@@ -74,9 +77,14 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
         grove_check(s, &mut checks, g, path);
         let dir = OrcDir::in_dir(path);
         if path.exists() {
-            config_check(s, &mut checks, &dir, DirKind::Grove, g.id.to_string(), |c| {
-                c.grove == Some(g.id) && c.mission == Some(g.mission)
-            });
+            config_check(
+                s,
+                &mut checks,
+                &dir,
+                DirKind::Grove,
+                g.id.to_string(),
+                |c| c.grove == Some(g.id) && c.mission == Some(g.mission),
+            );
             hooks_check(&mut checks, path, &orc, &g.id.to_string());
         }
     }
@@ -150,7 +158,10 @@ fn ledger_files(s: &Session, checks: &mut Vec<Check>) -> Result<()> {
     }
     let branch = s.ledger.branch();
     if bad.is_empty() {
-        checks.push(pass("ledger", format!("branch {branch}: {count} files, all valid")));
+        checks.push(pass(
+            "ledger",
+            format!("branch {branch}: {count} files, all valid"),
+        ));
     } else {
         for b in bad {
             checks.push(fail(
@@ -185,7 +196,11 @@ fn grove_check(s: &Session, checks: &mut Vec<Check>, g: &crate::model::Grove, pa
     if head.trim() != expected {
         checks.push(fail(
             "grove",
-            format!("{name}: not on its branch {} (HEAD is {:?})", g.branch, head.trim()),
+            format!(
+                "{name}: not on its branch {} (HEAD is {:?})",
+                g.branch,
+                head.trim()
+            ),
             format!("in the grove: git switch {}", g.branch),
         ));
         return;
@@ -201,7 +216,10 @@ fn grove_check(s: &Session, checks: &mut Vec<Check>, g: &crate::model::Grove, pa
         ));
         return;
     }
-    checks.push(pass("grove", format!("{name}: worktree on {}, .orc/ hidden", g.branch)));
+    checks.push(pass(
+        "grove",
+        format!("{name}: worktree on {}, .orc/ hidden", g.branch),
+    ));
 }
 
 /// The HEAD of the worktree at `path`, if it is a linked worktree.
@@ -224,7 +242,10 @@ fn config_check(
         Err(e) => checks.push(fail(
             "config",
             e.message,
-            format!("restore {} (see spec/README.md, config.json)", path.display()),
+            format!(
+                "restore {} (see spec/README.md, config.json)",
+                path.display()
+            ),
         )),
         Ok(c) => {
             let repo_ok = c
@@ -258,9 +279,10 @@ fn config_check(
 fn hooks_check(checks: &mut Vec<Check>, dir: &Path, orc: &Path, who: &str) {
     match hooks::status(dir, orc) {
         Err(e) => checks.push(fail("hooks", e.message, "fix the settings file by hand")),
-        Ok(st) if st.ok() => {
-            checks.push(pass("hooks", format!("{who}: SessionStart and UserPromptSubmit hooks installed")))
-        }
+        Ok(st) if st.ok() => checks.push(pass(
+            "hooks",
+            format!("{who}: SessionStart and UserPromptSubmit hooks installed"),
+        )),
         Ok(st) => {
             let wrong: Vec<String> = st
                 .hooks

@@ -19,7 +19,11 @@ pub const SETTINGS: &str = ".claude/settings.local.json";
 
 /// The hooks orc installs: (event, matcher, orc arguments).
 const HOOKS: [(&str, Option<&str>, &str); 2] = [
-    ("SessionStart", Some("startup|resume|clear|compact"), "prime --hook"),
+    (
+        "SessionStart",
+        Some("startup|resume|clear|compact"),
+        "prime --hook",
+    ),
     ("UserPromptSubmit", None, "mail check --hook"),
 ];
 
@@ -126,12 +130,16 @@ pub fn status(dir: &Path, orc: &Path) -> Result<HooksStatus> {
             .and_then(Value::as_array)
         {
             for e in entries {
-                for h in e.get("hooks").and_then(Value::as_array).into_iter().flatten() {
+                for h in e
+                    .get("hooks")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(cmd) = h.get("command").and_then(Value::as_str)
                         && is_orc_command(cmd, args)
                     {
-                        let same_matcher =
-                            e.get("matcher").and_then(Value::as_str) == matcher;
+                        let same_matcher = e.get("matcher").and_then(Value::as_str) == matcher;
                         exact |= cmd == expected && same_matcher;
                         found = Some(cmd.to_string());
                     }
@@ -186,15 +194,13 @@ pub fn install(dir: &Path, orc: &Path) -> Result<bool> {
         };
         // Drop orc's own entries (perhaps naming an old binary), keep the rest.
         list.retain(|e| {
-            !e.get("hooks")
-                .and_then(Value::as_array)
-                .is_some_and(|hs| {
-                    hs.iter().any(|h| {
-                        h.get("command")
-                            .and_then(Value::as_str)
-                            .is_some_and(|c| is_orc_command(c, args))
-                    })
+            !e.get("hooks").and_then(Value::as_array).is_some_and(|hs| {
+                hs.iter().any(|h| {
+                    h.get("command")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| is_orc_command(c, args))
                 })
+            })
         });
         list.push(wanted);
     }
@@ -224,7 +230,12 @@ pub fn untrusted(roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
         .get("permissions")
         .and_then(|p| p.get("additionalDirectories"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let home = crate::store::settings::home_dir()?;
     let expand = |s: &str| match s.strip_prefix("~/") {
@@ -291,7 +302,10 @@ mod tests {
         assert!(is_orc_command("/usr/bin/orc prime --hook", "prime --hook"));
         assert!(is_orc_command("'/my dir/orc' prime --hook", "prime --hook"));
         assert!(is_orc_command("orc prime --hook", "prime --hook"));
-        assert!(!is_orc_command("/usr/bin/other prime --hook", "prime --hook"));
+        assert!(!is_orc_command(
+            "/usr/bin/other prime --hook",
+            "prime --hook"
+        ));
         assert!(!is_orc_command("orc mail check --hook", "prime --hook"));
         assert_eq!(command(Path::new("/my dir/orc"), "x"), "'/my dir/orc' x");
     }

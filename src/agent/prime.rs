@@ -94,7 +94,10 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
         a.assigned_by,
         a.assigned_at
     ));
-    match a.next.and_then(|n| a.work_orders.iter().find(|w| w.id == n)) {
+    match a
+        .next
+        .and_then(|n| a.work_orders.iter().find(|w| w.id == n))
+    {
         Some(next) => {
             out.push(format!("Next: {} {}", next.id, quoted(&next.title)));
             for line in next.description.lines().take(MAX_DESCRIPTION_LINES) {
@@ -132,7 +135,11 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
             w.id,
             w.status.as_str(),
             clip(&w.title),
-            if extra.is_empty() { String::new() } else { format!("  ({})", extra.join("; ")) }
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", extra.join("; "))
+            }
         ));
     }
     out.push(String::new());
@@ -142,8 +149,13 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
     out.push("  orc work block [WO] --reason TEXT     when you are stuck".into());
     out.push("  orc work note [WO] TEXT               to leave a note".into());
     out.push("  orc mail send --to deputy TEXT        to ask the deputy".into());
-    out.push("Or edit .orc/assigned-work.json: set work_orders[].status to in_progress, review,".into());
-    out.push("done or blocked (with blocked_reason), set summary, append {\"text\": ...} to notes.".into());
+    out.push(
+        "Or edit .orc/assigned-work.json: set work_orders[].status to in_progress, review,".into(),
+    );
+    out.push(
+        "done or blocked (with blocked_reason), set summary, append {\"text\": ...} to notes."
+            .into(),
+    );
 }
 
 fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
@@ -158,7 +170,11 @@ fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
         s.actor,
         quoted(&mission.title)
     ));
-    out.push(format!("Workspace {} · ledger branch {}", mission.workspace, s.ledger.branch()));
+    out.push(format!(
+        "Workspace {} · ledger branch {}",
+        mission.workspace,
+        s.ledger.branch()
+    ));
     if !mission.description.is_empty() {
         for line in mission.description.lines().take(4) {
             out.push(format!("  {}", clip(line)));
@@ -181,20 +197,36 @@ fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
         } else {
             format!(
                 ": {}",
-                counts.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
+                counts
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
     ));
     if !loaded.problems.is_empty() {
-        out.push(format!("  {} unreadable files: see `orc wo list`", loaded.problems.len()));
+        out.push(format!(
+            "  {} unreadable files: see `orc wo list`",
+            loaded.problems.len()
+        ));
     }
     if !dispatchable.is_empty() {
         out.push("Ready to assign:".into());
         for wo in dispatchable.iter().take(8) {
-            out.push(format!("  {}  {:<8}  {}", wo.id, wo.priority.as_str(), clip(&wo.title)));
+            out.push(format!(
+                "  {}  {:<8}  {}",
+                wo.id,
+                wo.priority.as_str(),
+                clip(&wo.title)
+            ));
         }
     }
-    let blocked: Vec<_> = loaded.orders.iter().filter(|w| w.status == Status::Blocked).collect();
+    let blocked: Vec<_> = loaded
+        .orders
+        .iter()
+        .filter(|w| w.status == Status::Blocked)
+        .collect();
     if !blocked.is_empty() {
         out.push("Blocked:".into());
         for wo in blocked.iter().take(8) {
@@ -234,7 +266,9 @@ fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
     out.push(String::new());
     out.push("## Commands".into());
     out.push("  orc wo create TITLE [--parent WO] [--depends-on WO]   orc summary".into());
-    out.push("  orc assign WO --grove GROVE   orc discover [--auto-claim]   orc unassign GROVE".into());
+    out.push(
+        "  orc assign WO --grove GROVE   orc discover [--auto-claim]   orc unassign GROVE".into(),
+    );
     out.push("  orc mail send --to GROVE TEXT   orc mail read MSG".into());
     let data = json!({
         "mission": mission,
@@ -260,9 +294,17 @@ fn mail_lines(out: &mut Vec<String>, unread: &[Message]) {
     out.push(String::new());
     out.push(format!("## Mail: {} unread", unread.len()));
     for m in unread.iter().take(5) {
-        let about = m.work_order.map(|w| format!(" about {w}")).unwrap_or_default();
+        let about = m
+            .work_order
+            .map(|w| format!(" about {w}"))
+            .unwrap_or_default();
         let first = m.text.lines().next().unwrap_or("");
-        out.push(format!("  {} from {}{about}: {}", m.id, m.from, clip(first)));
+        out.push(format!(
+            "  {} from {}{about}: {}",
+            m.id,
+            m.from,
+            clip(first)
+        ));
     }
     out.push("  Read one with `orc mail read MSG-...`.".into());
 }

@@ -68,7 +68,11 @@ pub fn hooks(s: &Session, cmd: &HooksCommand, out: &Out) -> Result<()> {
             } else {
                 out.line(format!(
                     "{} {}",
-                    if changed { "installed hooks in" } else { "hooks already current in" },
+                    if changed {
+                        "installed hooks in"
+                    } else {
+                        "hooks already current in"
+                    },
                     st.settings.display()
                 ));
             }
@@ -89,8 +93,11 @@ pub fn hooks(s: &Session, cmd: &HooksCommand, out: &Out) -> Result<()> {
                 }
             }
             if !st.ok() {
-                return Err(Error::new(crate::error::Kind::NotFound, "the hooks are not installed as orc would write them")
-                    .with_hint("run `orc hooks install`"));
+                return Err(Error::new(
+                    crate::error::Kind::NotFound,
+                    "the hooks are not installed as orc would write them",
+                )
+                .with_hint("run `orc hooks install`"));
             }
         }
         HooksCommand::Trust => {
@@ -117,7 +124,12 @@ pub fn doctor(s: &Session, out: &Out) -> Result<()> {
         out.json(&json!({ "ok": failed == 0, "checks": to_json(&checks) }));
     } else {
         for c in &checks {
-            out.line(format!("{} {:<7} {}", if c.ok { "ok  " } else { "FAIL" }, c.check, c.message));
+            out.line(format!(
+                "{} {:<7} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.check,
+                c.message
+            ));
             if let Some(fix) = &c.fix {
                 out.line(format!("             fix: {fix}"));
             }
@@ -125,7 +137,9 @@ pub fn doctor(s: &Session, out: &Out) -> Result<()> {
         out.line(format!("{} checks, {failed} failed", checks.len()));
     }
     if failed > 0 {
-        return Err(Error::environment(format!("orc doctor: {failed} check(s) failed")));
+        return Err(Error::environment(format!(
+            "orc doctor: {failed} check(s) failed"
+        )));
     }
     Ok(())
 }

@@ -67,7 +67,10 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
                 s,
                 &NewGrove {
                     name: name.clone(),
-                    mission: mission.as_deref().map(|m| parse_id(m, MissionId::parse)).transpose()?,
+                    mission: mission
+                        .as_deref()
+                        .map(|m| parse_id(m, MissionId::parse))
+                        .transpose()?,
                     base: base.clone(),
                     path: path.clone(),
                     branch: branch.clone(),
@@ -94,7 +97,9 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
                             a.work_order,
                             a.next.map(|n| format!(" (next {n})")).unwrap_or_default()
                         ),
-                        _ if r.grove.status != crate::model::GroveStatus::Active => "removed".into(),
+                        _ if r.grove.status != crate::model::GroveStatus::Active => {
+                            "removed".into()
+                        }
                         _ => "idle".into(),
                     };
                     out.line(format!(
@@ -116,9 +121,17 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
                 out.line(format!("{}  {}", g.id, one_line(&g.name)));
                 out.line(format!("status:     {}", g.status));
                 out.line(format!("mission:    {}", g.mission));
-                out.line(format!("branch:     {} (from {})", g.branch, &g.base[..g.base.len().min(12)]));
+                out.line(format!(
+                    "branch:     {} (from {})",
+                    g.branch,
+                    &g.base[..g.base.len().min(12)]
+                ));
                 out.line(format!("path:       {}", g.path));
-                out.line(format!("created:    {} by {}", g.created_at, one_line(&g.created_by)));
+                out.line(format!(
+                    "created:    {} by {}",
+                    g.created_at,
+                    one_line(&g.created_by)
+                ));
                 match a {
                     Some(a) => out.line(format!(
                         "assignment: {} ({}){}",

@@ -52,14 +52,23 @@ pub fn run(s: &Session, cmd: &MailCommand, out: &Out) -> Result<()> {
             reply_to,
             mission,
         } => {
-            let mission = mission.as_deref().map(|m| parse_id(m, MissionId::parse)).transpose()?;
+            let mission = mission
+                .as_deref()
+                .map(|m| parse_id(m, MissionId::parse))
+                .transpose()?;
             let m = mail::send(
                 s,
                 &Outgoing {
                     to: Recipient::parse(s, to, mission)?,
                     text: text.clone(),
-                    work_order: work_order.as_deref().map(|w| parse_id(w, WorkOrderId::parse)).transpose()?,
-                    in_reply_to: reply_to.as_deref().map(|r| parse_id(r, MessageId::parse)).transpose()?,
+                    work_order: work_order
+                        .as_deref()
+                        .map(|w| parse_id(w, WorkOrderId::parse))
+                        .transpose()?,
+                    in_reply_to: reply_to
+                        .as_deref()
+                        .map(|r| parse_id(r, MessageId::parse))
+                        .transpose()?,
                 },
             )?;
             if out.json {
@@ -73,7 +82,9 @@ pub fn run(s: &Session, cmd: &MailCommand, out: &Out) -> Result<()> {
             let (messages, problems) = mail::list(s, who)?;
             let shown: Vec<&Message> = messages.iter().filter(|m| *all || !m.is_read()).collect();
             if out.json {
-                out.json(&json!({ "messages": to_json(&shown), "errors": problems_json(&problems) }));
+                out.json(
+                    &json!({ "messages": to_json(&shown), "errors": problems_json(&problems) }),
+                );
             } else {
                 for m in &shown {
                     out.line(summary_line(m));
@@ -89,7 +100,13 @@ pub fn run(s: &Session, cmd: &MailCommand, out: &Out) -> Result<()> {
             if out.json {
                 out.json(&to_json(&m));
             } else {
-                out.line(format!("{} from {} to {} at {}", m.id, one_line(&m.from), m.to, m.sent_at));
+                out.line(format!(
+                    "{} from {} to {} at {}",
+                    m.id,
+                    one_line(&m.from),
+                    m.to,
+                    m.sent_at
+                ));
                 if let Some(wo) = m.work_order {
                     out.line(format!("about {wo}"));
                 }
@@ -135,8 +152,16 @@ pub fn run(s: &Session, cmd: &MailCommand, out: &Out) -> Result<()> {
 }
 
 fn summary_line(m: &Message) -> String {
-    let about = m.work_order.map(|w| format!(" about {w}")).unwrap_or_default();
+    let about = m
+        .work_order
+        .map(|w| format!(" about {w}"))
+        .unwrap_or_default();
     let first = m.text.lines().next().unwrap_or("");
     let read = if m.is_read() { "" } else { " (unread)" };
-    format!("{}  from {}{about}{read}: {}", m.id, one_line(&m.from), one_line(first))
+    format!(
+        "{}  from {}{about}{read}: {}",
+        m.id,
+        one_line(&m.from),
+        one_line(first)
+    )
 }

@@ -158,7 +158,9 @@ fn apply_pending_here(s: &Session, command: &Command) {
     let crate::ops::Context::Grove { id, .. } = &s.context else {
         return;
     };
-    if matches!(command, Command::Apply(_) | Command::Init(_)) || s.ledger.tip().ok().flatten().is_none() {
+    if matches!(command, Command::Apply(_) | Command::Init(_))
+        || s.ledger.tip().ok().flatten().is_none()
+    {
         return;
     }
     match crate::ops::assign::apply_pending(s, *id) {
@@ -170,7 +172,10 @@ fn apply_pending_here(s: &Session, command: &Command) {
             );
         }
         Ok(_) => {}
-        Err(e) => eprintln!("orc: could not apply the edit of .orc/assigned-work.json: {}", e.message),
+        Err(e) => eprintln!(
+            "orc: could not apply the edit of .orc/assigned-work.json: {}",
+            e.message
+        ),
     }
 }
 

@@ -106,7 +106,10 @@ pub fn unassign(s: &Session, args: &UnassignArgs, out: &Out) -> Result<()> {
 
 pub fn discover(s: &Session, args: &DiscoverArgs, out: &Out) -> Result<()> {
     let mission = s.resolve_mission(
-        args.mission.as_deref().map(|m| parse_id(m, MissionId::parse)).transpose()?,
+        args.mission
+            .as_deref()
+            .map(|m| parse_id(m, MissionId::parse))
+            .transpose()?,
     )?;
     let d = assign::discover(s, mission, args.auto_claim)?;
     if out.json {
@@ -118,12 +121,21 @@ pub fn discover(s: &Session, args: &DiscoverArgs, out: &Out) -> Result<()> {
     }
     out.line(format!("ready ({}):", d.ready.len()));
     for wo in &d.ready {
-        out.line(format!("  {}  {:<8}  {}", wo.id, wo.priority.as_str(), one_line(&wo.title)));
+        out.line(format!(
+            "  {}  {:<8}  {}",
+            wo.id,
+            wo.priority.as_str(),
+            one_line(&wo.title)
+        ));
     }
     out.line(format!(
         "idle groves ({}): {}",
         d.idle_groves.len(),
-        d.idle_groves.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(", ")
+        d.idle_groves
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     Ok(())
 }
@@ -144,7 +156,12 @@ pub fn apply(s: &Session, args: &ApplyArgs, out: &Out) -> Result<()> {
             Applied::Rejected { .. } => {}
         }
     }
-    if let Applied::Rejected { grove, reason, kept } = applied {
+    if let Applied::Rejected {
+        grove,
+        reason,
+        kept,
+    } = applied
+    {
         return Err(crate::error::Error::invalid(format!(
             "{grove}'s assigned-work.json: your edit was not applied: {reason}"
         ))
@@ -158,7 +175,9 @@ pub fn apply(s: &Session, args: &ApplyArgs, out: &Out) -> Result<()> {
 
 pub fn work(s: &Session, cmd: &WorkCommand, out: &Out) -> Result<()> {
     let wo_arg = |t: &Option<String>| -> Result<Option<WorkOrderId>> {
-        t.as_deref().map(|t| parse_id(t, WorkOrderId::parse)).transpose()
+        t.as_deref()
+            .map(|t| parse_id(t, WorkOrderId::parse))
+            .transpose()
     };
     let (grove_arg, target, report) = match cmd {
         WorkCommand::Show { grove } => {
@@ -227,6 +246,11 @@ fn print_assignment(out: &Out, a: &Assignment) {
         a.next.map(|n| format!(", next {n}")).unwrap_or_default()
     ));
     for w in &a.work_orders {
-        out.line(format!("  {}  {:<11}  {}", w.id, w.status.as_str(), one_line(&w.title)));
+        out.line(format!(
+            "  {}  {:<11}  {}",
+            w.id,
+            w.status.as_str(),
+            one_line(&w.title)
+        ));
     }
 }

@@ -157,10 +157,7 @@ impl Ledger {
                 crate::model::id::shorten(spec)
             ))
         };
-        let id = self
-            .repo
-            .rev_parse_single(spec)
-            .map_err(|_| not_found())?;
+        let id = self.repo.rev_parse_single(spec).map_err(|_| not_found())?;
         let object = id.object().map_err(|_| not_found())?;
         object
             .peel_to_commit()

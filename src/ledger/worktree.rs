@@ -15,7 +15,13 @@ pub const MIN_GIT: (u32, u32) = (2, 17);
 fn git(common_dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.arg("--git-dir").arg(common_dir);
-    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"] {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+    ] {
         cmd.env_remove(var);
     }
     cmd.stdin(std::process::Stdio::null());
@@ -38,7 +44,10 @@ fn stderr_line(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr);
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.trim_start_matches("fatal: ").trim_start_matches("error: "))
+        .map(|l| {
+            l.trim_start_matches("fatal: ")
+                .trim_start_matches("error: ")
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -108,12 +117,17 @@ pub fn version() -> Result<(u32, u32)> {
     let out = run(cmd, "read its version")?;
     let text = String::from_utf8_lossy(&out.stdout);
     parse_version(&text).ok_or_else(|| {
-        Error::environment(format!("cannot read the git version from {:?}", text.trim()))
+        Error::environment(format!(
+            "cannot read the git version from {:?}",
+            text.trim()
+        ))
     })
 }
 
 fn parse_version(text: &str) -> Option<(u32, u32)> {
-    let v = text.split_whitespace().find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
+    let v = text
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
     let mut parts = v.split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
@@ -123,7 +137,10 @@ mod tests {
     #[test]
     fn versions() {
         assert_eq!(super::parse_version("git version 2.47.3\n"), Some((2, 47)));
-        assert_eq!(super::parse_version("git version 2.39.2 (Apple Git-143)"), Some((2, 39)));
+        assert_eq!(
+            super::parse_version("git version 2.39.2 (Apple Git-143)"),
+            Some((2, 39))
+        );
         assert_eq!(super::parse_version("nonsense"), None);
     }
 }

@@ -43,14 +43,20 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
     let mission = s.resolve_mission(new.mission)?;
     let record = super::mission::show(s, mission)?;
     if record.status != MissionStatus::Active {
-        return Err(Error::conflict(format!("{mission} is {}; groves serve active missions", record.status)));
+        return Err(Error::conflict(format!(
+            "{mission} is {}; groves serve active missions",
+            record.status
+        )));
     }
     let (groves, _) = s.groves()?;
     if let Some(g) = groves
         .iter()
         .find(|g| g.name == new.name && g.status == GroveStatus::Active)
     {
-        return Err(Error::conflict(format!("a grove named {:?} exists: {}", new.name, g.id)));
+        return Err(Error::conflict(format!(
+            "a grove named {:?} exists: {}",
+            new.name, g.id
+        )));
     }
     if s.ledger.branch_exists(&branch)? {
         return Err(Error::conflict(format!("branch {branch:?} already exists"))
@@ -67,8 +73,10 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
             .join(&new.name),
     };
     if std::fs::symlink_metadata(&path).is_ok() {
-        return Err(Error::conflict(format!("{} already exists", path.display()))
-            .with_hint("choose another name, or pass --path"));
+        return Err(
+            Error::conflict(format!("{} already exists", path.display()))
+                .with_hint("choose another name, or pass --path"),
+        );
     }
     let base_spec = new.base.clone().unwrap_or_else(|| "HEAD".into());
     let base = s.ledger.resolve_commit(&base_spec).map_err(|e| {
@@ -87,7 +95,11 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
         let id = GroveId::new(number);
         let dir = OrcDir::in_dir(&path);
         let ledger_path = grove_ledger_path(id, GROVE_FILE);
-        tx.lock(&ledger_path, &grove_lock(s, id), &format!("{id}'s {GROVE_FILE}"))?;
+        tx.lock(
+            &ledger_path,
+            &grove_lock(s, id),
+            &format!("{id}'s {GROVE_FILE}"),
+        )?;
         if !added {
             if let Some(parent) = path.parent() {
                 fsio::create_dir_all(parent)?;
@@ -119,7 +131,11 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
             removed_at: None,
             extra: Default::default(),
         };
-        tx.stage(dir.path(GROVE_FILE), ledger_path, model::to_file_bytes(&grove))?;
+        tx.stage(
+            dir.path(GROVE_FILE),
+            ledger_path,
+            model::to_file_bytes(&grove),
+        )?;
         let message = Message::new(
             "grove.create",
             format!("{id}: created {:?} on branch {branch}", new.name),
@@ -198,7 +214,11 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
     }
     let removed = tx::run(s, |tx| {
         let ledger_path = grove_ledger_path(id, GROVE_FILE);
-        tx.lock(&ledger_path, &grove_lock(s, id), &format!("{id}'s {GROVE_FILE}"))?;
+        tx.lock(
+            &ledger_path,
+            &grove_lock(s, id),
+            &format!("{id}'s {GROVE_FILE}"),
+        )?;
         let mut g = s.ledger_grove(id)?;
         g.status = GroveStatus::Removed;
         g.removed_at = Some(s.now.clone());

@@ -151,5 +151,9 @@ pub fn read(s: &Session, who: Recipient, id: MessageId) -> Result<Message> {
 
 /// Unread messages of an inbox.
 pub fn unread(s: &Session, who: Recipient) -> Result<Vec<Message>> {
-    Ok(list(s, who)?.0.into_iter().filter(|m| !m.is_read()).collect())
+    Ok(list(s, who)?
+        .0
+        .into_iter()
+        .filter(|m| !m.is_read())
+        .collect())
 }

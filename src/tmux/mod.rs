@@ -19,8 +19,12 @@ pub fn version() -> Result<(u32, u32)> {
         }
     })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse_version(&text)
-        .ok_or_else(|| Error::environment(format!("cannot read the tmux version from {:?}", text.trim())))
+    parse_version(&text).ok_or_else(|| {
+        Error::environment(format!(
+            "cannot read the tmux version from {:?}",
+            text.trim()
+        ))
+    })
 }
 
 fn parse_version(text: &str) -> Option<(u32, u32)> {
@@ -29,7 +33,11 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
     let v = v.trim_start_matches("next-");
     let mut parts = v.split('.');
     let major = parts.next()?.parse().ok()?;
-    let minor: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
+    let minor: String = parts
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     Some((major, minor.parse().ok()?))
 }
 
