@@ -65,6 +65,9 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// The command already printed a full report of this failure (as
+    /// `orc doctor --json` does); with `--json`, nothing more is printed.
+    pub reported: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -75,6 +78,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            reported: false,
         }
     }
 
@@ -115,6 +119,12 @@ impl Error {
     /// A failure of the git object database or refs (gix).
     pub fn git(what: &str, err: impl fmt::Display) -> Self {
         Self::new(Kind::Internal, format!("{what}: {err}"))
+    }
+
+    /// Marks the failure as already reported by the command's own output.
+    pub fn reported(mut self) -> Self {
+        self.reported = true;
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

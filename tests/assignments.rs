@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::{NOW, TestEnv, code};
 use serde_json::{Value, json};
@@ -59,7 +59,7 @@ fn setup() -> (TestEnv, PathBuf, PathBuf) {
     (env, echo, tests)
 }
 
-fn assignment(grove: &PathBuf) -> Value {
+fn assignment(grove: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(grove.join(".orc/assigned-work.json")).unwrap()).unwrap()
 }
 
@@ -67,7 +67,7 @@ fn wo(env: &TestEnv, id: &str) -> Value {
     env.orc(&["wo", "show", id, "--json"]).ok().json()
 }
 
-fn edit(grove: &PathBuf, f: impl FnOnce(&mut Value)) {
+fn edit(grove: &Path, f: impl FnOnce(&mut Value)) {
     let mut a = assignment(grove);
     f(&mut a);
     std::fs::write(
@@ -433,6 +433,11 @@ fn an_invalid_edit_is_not_applied_kept_aside_and_the_last_good_version_restored(
             "blocked without a reason",
             Box::new(|a: &mut Value| a["work_orders"][1]["status"] = json!("blocked")),
             "say why the work is blocked",
+        ),
+        (
+            "a key orc would lose",
+            Box::new(|a: &mut Value| a["work_orders"][1]["x_mine"] = json!(1)),
+            "unknown field `x_mine`",
         ),
         (
             "an unknown status",

@@ -45,6 +45,9 @@ fn kind_of(path: &Path) -> FileKind {
         ("work-orders", _) => FileKind::WorkOrder,
         ("ledger", "orc.json") => FileKind::LedgerInfo,
         ("ledger", "counters.json") => FileKind::Counters,
+        (_, "grove.json") => FileKind::Grove,
+        (_, "assigned-work.json") => FileKind::Assignment,
+        ("inbox", _) => FileKind::Message,
         _ => panic!("no kind known for fixture {}", path.display()),
     }
 }
@@ -52,7 +55,7 @@ fn kind_of(path: &Path) -> FileKind {
 #[test]
 fn every_valid_fixture_loads() {
     let files = files_under(&fixtures().join("valid"));
-    assert!(files.len() >= 8, "{files:?}");
+    assert!(files.len() >= 12, "{files:?}");
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_str().unwrap();
@@ -79,6 +82,7 @@ fn every_invalid_fixture_is_refused_with_its_expected_message() {
             let bytes = std::fs::read(&path).unwrap();
             let file_name = match kind {
                 FileKind::WorkOrder => "WO-001.json",
+                FileKind::Message => "MSG-001.json",
                 _ => "x.json",
             };
             let err = kind
@@ -93,7 +97,7 @@ fn every_invalid_fixture_is_refused_with_its_expected_message() {
             seen += 1;
         }
     }
-    assert!(seen >= 30, "only {seen} invalid fixtures");
+    assert!(seen >= 49, "only {seen} invalid fixtures");
 }
 
 #[test]

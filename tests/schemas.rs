@@ -7,11 +7,20 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-const KINDS: [&str; 5] = ["work-order", "mission", "config", "ledger-info", "counters"];
+const KINDS: [&str; 8] = [
+    "work-order",
+    "mission",
+    "config",
+    "ledger-info",
+    "counters",
+    "grove",
+    "assignment",
+    "message",
+];
 
 /// Invalid fixtures, `fixtures/invalid/<kind>/<case>.json`, that the schema
 /// of their kind must refuse.
-const REFUSED: [(&str, &[&str]); 5] = [
+const REFUSED: [(&str, &[&str]); 8] = [
     (
         "work-order",
         &[
@@ -48,6 +57,37 @@ const REFUSED: [(&str, &[&str]); 5] = [
     ),
     ("counters", &["negative"]),
     ("ledger-info", &["missing-format"]),
+    (
+        "grove",
+        &[
+            "slash-in-name",
+            "dot-dot-name",
+            "space-in-name",
+            "relative-path",
+            "unknown-status",
+            "bad-branch",
+        ],
+    ),
+    (
+        "assignment",
+        &[
+            "unknown-status",
+            "empty-note-text",
+            "wrong-type-work-orders",
+            "bad-entry-status",
+            "path-in-entry-id",
+            "future-format",
+        ],
+    ),
+    (
+        "message",
+        &[
+            "unknown-recipient",
+            "empty-text",
+            "missing-from",
+            "path-in-reply-to",
+        ],
+    ),
 ];
 
 fn root() -> &'static Path {
@@ -135,6 +175,20 @@ fn every_valid_fixture_matches_its_schema() {
         work_orders += 1;
     }
     assert!(work_orders >= 4, "only {work_orders} work order fixtures");
+
+    let grove = valid.join("grove/.orc");
+    assert_valid("config", &grove.join("config.json"));
+    assert_valid("grove", &grove.join("grove.json"));
+    assert_valid("assignment", &grove.join("assigned-work.json"));
+
+    let mut messages = 0;
+    for inbox in [orc.join("inbox"), grove.join("inbox")] {
+        for entry in std::fs::read_dir(inbox).unwrap() {
+            assert_valid("message", &entry.unwrap().path());
+            messages += 1;
+        }
+    }
+    assert!(messages >= 2, "only {messages} message fixtures");
 }
 
 #[test]

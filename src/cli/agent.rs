@@ -97,7 +97,8 @@ pub fn hooks(s: &Session, cmd: &HooksCommand, out: &Out) -> Result<()> {
                     crate::error::Kind::NotFound,
                     "the hooks are not installed as orc would write them",
                 )
-                .with_hint("run `orc hooks install`"));
+                .with_hint("run `orc hooks install`")
+                .reported());
             }
         }
         HooksCommand::Trust => {
@@ -137,9 +138,7 @@ pub fn doctor(s: &Session, out: &Out) -> Result<()> {
         out.line(format!("{} checks, {failed} failed", checks.len()));
     }
     if failed > 0 {
-        return Err(Error::environment(format!(
-            "orc doctor: {failed} check(s) failed"
-        )));
+        return Err(Error::environment(format!("orc doctor: {failed} check(s) failed")).reported());
     }
     Ok(())
 }

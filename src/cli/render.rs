@@ -41,6 +41,9 @@ impl Out {
     /// Reports an error: JSON on stdout with `--json`, text on stderr
     /// otherwise.
     pub fn error(&self, err: &Error) {
+        if self.json && err.reported {
+            return;
+        }
         if self.json {
             self.json(&json!({
                 "error": {

@@ -78,6 +78,7 @@ super::status::deserialize_from_str!(AssignmentStatus);
 /// A note in the assignment file. An IMP appends `{"text": "..."}`; orc
 /// fills in `at` and `by`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssignedNote {
     #[serde(default)]
     pub at: Option<Timestamp>,
@@ -86,8 +87,11 @@ pub struct AssignedNote {
     pub text: String,
 }
 
-/// One work order as the IMP sees it.
+/// One work order as the IMP sees it. Entries are rebuilt from the work
+/// orders on every write, so a key orc does not know would be lost: it is
+/// refused instead (top-level keys an agent adds are kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssignedWork {
     pub id: WorkOrderId,
     pub title: String,
