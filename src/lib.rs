@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod deploy;
 pub mod doctor;
 pub mod error;
 pub mod ledger;
@@ -17,5 +18,6 @@ pub mod model;
 pub mod ops;
 pub mod store;
 pub mod tmux;
+pub mod watch;
 
 pub use error::{Error, Kind, Result};

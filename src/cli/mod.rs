@@ -9,6 +9,7 @@ mod mail;
 mod mission;
 mod query;
 mod render;
+mod session;
 mod work;
 mod work_order;
 
@@ -95,6 +96,14 @@ pub enum Command {
     Hooks(agent::HooksCommand),
     /// Check that everything orc needs is in place.
     Doctor,
+    /// Watch the missions' files: commit direct edits, notify panes, dispatch.
+    Watch(session::WatchArgs),
+    /// Lay out the mission's tmux session: deputy, watcher, one window per grove.
+    Deploy(session::DeployArgs),
+    /// End the mission's tmux session.
+    Teardown(session::TeardownArgs),
+    /// Attach to the mission's tmux session.
+    Attach(session::TeardownArgs),
 }
 
 /// Runs orc with the process arguments and returns the exit code.
@@ -128,6 +137,9 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         ledger: cli.global.ledger.clone(),
         cwd: cli.global.directory.clone(),
     };
+    if let Command::Watch(args) = &cli.command {
+        return session::watch(&opts, args);
+    }
     let session = Session::open(&opts)?;
     apply_pending_here(&session, &cli.command);
     match &cli.command {
@@ -148,6 +160,10 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Prime(args) => agent::prime(&session, args, out),
         Command::Hooks(cmd) => agent::hooks(&session, cmd, out),
         Command::Doctor => agent::doctor(&session, out),
+        Command::Watch(_) => unreachable!("handled above"),
+        Command::Deploy(args) => session::deploy(&session, args, out),
+        Command::Teardown(args) => session::teardown(&session, args, out),
+        Command::Attach(args) => session::attach(&session, args),
     }
 }
 

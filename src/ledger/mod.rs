@@ -503,6 +503,128 @@ impl Ledger {
     }
 }
 
+/// A file that differs between two ledger trees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: String,
+    pub old: Option<ObjectId>,
+    pub new: Option<ObjectId>,
+}
+
+impl Ledger {
+    /// The commits after `since` up to `tip`, oldest first (first-parent).
+    /// If `since` is not an ancestor (the branch was rewritten), at most
+    /// `limit` commits are returned.
+    pub fn commits_between(
+        &self,
+        since: Option<ObjectId>,
+        tip: ObjectId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>> {
+        let mut out = Vec::new();
+        let mut next = Some(tip);
+        while let Some(id) = next {
+            if Some(id) == since || out.len() >= limit {
+                break;
+            }
+            let info = self.commit_info(id)?;
+            next = info.parent;
+            out.push(info);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The files that differ between the trees of two commits (`old` None:
+    /// every file of `new`). Only subtrees whose ids differ are read.
+    pub fn changed_files(&self, old: Option<ObjectId>, new: ObjectId) -> Result<Vec<FileChange>> {
+        let old_tree = match old {
+            Some(c) => Some(self.tree_of(c)?),
+            None => None,
+        };
+        let new_tree = self.tree_of(new)?;
+        let mut out = Vec::new();
+        self.diff_trees(String::new(), old_tree, Some(new_tree), &mut out)?;
+        Ok(out)
+    }
+
+    fn tree_entries(&self, tree: Option<ObjectId>) -> Result<Vec<(String, ObjectId, bool)>> {
+        let Some(tree) = tree else {
+            return Ok(Vec::new());
+        };
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .map_err(|e| Error::git("cannot read a ledger tree", e))?;
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let entry = entry.map_err(|e| Error::git("cannot decode a ledger tree", e))?;
+            out.push((
+                entry.filename().to_str_lossy().into_owned(),
+                entry.object_id(),
+                entry.mode().is_tree(),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn diff_trees(
+        &self,
+        prefix: String,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        out: &mut Vec<FileChange>,
+    ) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let old_entries = self.tree_entries(old)?;
+        let new_entries = self.tree_entries(new)?;
+        let mut names: Vec<&String> = old_entries
+            .iter()
+            .chain(&new_entries)
+            .map(|e| &e.0)
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let o = old_entries.iter().find(|e| &e.0 == name);
+            let n = new_entries.iter().find(|e| &e.0 == name);
+            if o.map(|e| e.1) == n.map(|e| e.1) {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let o_dir = o.filter(|e| e.2).map(|e| e.1);
+            let n_dir = n.filter(|e| e.2).map(|e| e.1);
+            if o_dir.is_some() || n_dir.is_some() {
+                self.diff_trees(path.clone(), o_dir, n_dir, out)?;
+            }
+            let o_file = o.filter(|e| !e.2).map(|e| e.1);
+            let n_file = n.filter(|e| !e.2).map(|e| e.1);
+            if o_file.is_some() || n_file.is_some() {
+                out.push(FileChange {
+                    path,
+                    old: o_file,
+                    new: n_file,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of a blob.
+    pub fn blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        self.repo
+            .find_blob(id)
+            .map(|b| b.data.clone())
+            .map_err(|e| Error::git(&format!("cannot read blob {id}"), e))
+    }
+}
+
 /// First-parent history of the ledger, newest first.
 pub struct History<'a> {
     ledger: &'a Ledger,

@@ -16,8 +16,8 @@ use crate::model::assignment::{self, AssignmentStatus, Edit};
 use crate::model::{
     self, Assignment, Grove, GroveId, GroveStatus, MissionId, Note, Status, WorkOrder, WorkOrderId,
 };
-use crate::store::orcdir::{ASSIGNMENT_FILE, REJECTED_DIR, decode_record};
-use crate::store::{FileLock, OrcDir, fsio};
+use crate::store::orcdir::{ASSIGNMENT_FILE, decode_record};
+use crate::store::{OrcDir, fsio};
 
 /// Assigns work order `id` (and, if it is a parent, its open descendants)
 /// to `grove`, in one commit that writes the work orders and the grove's
@@ -459,60 +459,20 @@ fn strip_path(message: &str, path: &std::path::Path) -> String {
         .to_string()
 }
 
-/// Under the file's lock: optionally keeps the rejected content aside with
-/// its reason, then writes the ledger's version back if the file differs
-/// from it. Returns where the rejected content was kept.
+/// Keeps rejected content aside (if any) and restores the ledger's version.
 fn restore_last_good(
     s: &Session,
     grove: GroveId,
     dir: &OrcDir,
     rejected: Option<(Option<&[u8]>, &str)>,
 ) -> Result<Option<PathBuf>> {
-    let path = dir.path(ASSIGNMENT_FILE);
-    let _lock = FileLock::acquire(
-        &dir.lock_path(ASSIGNMENT_FILE),
-        &format!("{grove}'s {ASSIGNMENT_FILE}"),
-        s.settings.lock_timeout(),
-    )?;
-    let mut kept = None;
-    if let Some((content, reason)) = rejected {
-        let aside = dir.path(REJECTED_DIR);
-        fsio::create_dir_all(&aside)?;
-        let stamp = format!("{}-{}", s.now.as_str().replace(':', ""), std::process::id());
-        let target = aside.join(format!("{stamp}-{ASSIGNMENT_FILE}"));
-        fsio::write_atomic(&target, content.unwrap_or(b""))?;
-        fsio::write_atomic(
-            &aside.join(format!("{stamp}-{ASSIGNMENT_FILE}.reason")),
-            format!("{reason}\n").as_bytes(),
-        )?;
-        kept = Some(target);
-    }
-    let on_ledger = s
-        .ledger
-        .read(&super::records::grove_ledger_path(grove, ASSIGNMENT_FILE))?;
-    let on_disk = match fsio::read_regular(&path) {
-        Ok(b) => Some(b),
-        Err(fsio::ReadError::Missing) => None,
-        Err(_) => {
-            // A directory or link in the way: move it aside so the good
-            // version can be written.
-            let aside = dir.path(REJECTED_DIR).join(format!(
-                "{}-{}-in-the-way",
-                s.now.as_str().replace(':', ""),
-                std::process::id()
-            ));
-            fsio::create_dir_all(&dir.path(REJECTED_DIR))?;
-            std::fs::rename(&path, &aside).map_err(|e| Error::io("cannot move aside", &path, e))?;
-            None
-        }
-    };
-    if on_disk != on_ledger {
-        match on_ledger {
-            Some(bytes) => fsio::write_atomic(&path, &bytes)?,
-            None => fsio::remove_file_if_exists(&path)?,
-        }
-    }
-    Ok(kept)
+    super::direct::set_aside_and_restore(
+        s,
+        dir,
+        ASSIGNMENT_FILE,
+        &super::records::grove_ledger_path(grove, ASSIGNMENT_FILE),
+        rejected,
+    )
 }
 
 /// The grove's state as its IMP sees it: the assignment, if any.

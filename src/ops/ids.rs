@@ -39,3 +39,20 @@ pub fn allocate(tx: &mut Tx, counter: Counter, taken: impl Fn(u32) -> bool) -> R
     tx.stage_ledger_only(COUNTERS_FILE.to_string(), model::to_file_bytes(&counters));
     Ok(next)
 }
+
+/// Raises `counter` to at least `number` (for an id written by hand), and
+/// stages the counters if that changed them.
+pub fn bump(tx: &mut Tx, counter: Counter, number: u32) -> Result<()> {
+    let ledger = &tx.session().ledger;
+    tx.lock("!ids", &ledger.lock_path("ids"), "the id counters")?;
+    let mut counters: Counters = match ledger.read(COUNTERS_FILE)? {
+        Some(bytes) => decode::decode(&bytes)
+            .map_err(|e| Error::invalid(format!("{}:{COUNTERS_FILE}: {e}", ledger.branch())))?,
+        None => Counters::new(),
+    };
+    if counters.get(counter.key()).copied().unwrap_or(0) < number {
+        counters.insert(counter.key().to_string(), number);
+        tx.stage_ledger_only(COUNTERS_FILE.to_string(), model::to_file_bytes(&counters));
+    }
+    Ok(())
+}

@@ -144,6 +144,52 @@ impl<'t, 's> WorkSet<'t, 's> {
         );
     }
 
+    /// Takes a work order edited by hand as the new state of `now.id`
+    /// (`before`: the ledger's version, None for a new file) and returns what
+    /// changed, in the words of the equivalent command.
+    pub fn adopt(
+        &mut self,
+        dir: &OrcDir,
+        before: Option<WorkOrder>,
+        now: WorkOrder,
+    ) -> Result<String> {
+        let id = now.id;
+        lock_work_order(self.tx, dir, now.mission, id)?;
+        let what = match &before {
+            None => {
+                // A number written by hand is never handed out again.
+                super::ids::bump(self.tx, crate::model::Counter::WorkOrder, id.number())?;
+                format!("created {:?} by hand", super::tx::one_line(&now.title, 60))
+            }
+            Some(old) if old.status != now.status => format!("{} -> {}", old.status, now.status),
+            Some(old) => {
+                let a = serde_json::to_value(old).unwrap_or_default();
+                let b = serde_json::to_value(&now).unwrap_or_default();
+                let mut fields: Vec<String> = b
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, v)| a.get(k.as_str()) != Some(v) && k.as_str() != "updated_at")
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                fields.sort();
+                format!("edited ({})", fields.join(", "))
+            }
+        };
+        self.orders.insert(
+            id,
+            Entry {
+                new: before.is_none(),
+                mission: now.mission,
+                dir: dir.clone(),
+                before: before.clone().unwrap_or_else(|| now.clone()),
+                now,
+                what: vec![what.clone()],
+            },
+        );
+        Ok(what)
+    }
+
     /// Changes work order `id` with `f`, which returns what it did.
     pub fn change(
         &mut self,

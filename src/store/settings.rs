@@ -20,6 +20,32 @@ pub struct Settings {
     pub worktrees_root: Option<String>,
     /// How long to wait for a file lock, in milliseconds (default 10000).
     pub lock_timeout_ms: Option<u64>,
+    /// The agent command of IMP panes (default `claude`).
+    pub agent: Option<CommandLine>,
+    /// The agent command of the deputy pane (default: `agent`).
+    pub deputy: Option<CommandLine>,
+    /// The editor pane's command (default `$EDITOR`, else `vim`).
+    pub editor: Option<CommandLine>,
+    /// The shell pane's command (default `$SHELL`, else `sh`).
+    pub shell: Option<CommandLine>,
+}
+
+/// A command in `orc.toml`: a string split on whitespace, or a list of
+/// words (for arguments with spaces).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum CommandLine {
+    Line(String),
+    Words(Vec<String>),
+}
+
+impl CommandLine {
+    pub fn words(&self) -> Vec<String> {
+        match self {
+            CommandLine::Line(l) => l.split_whitespace().map(str::to_string).collect(),
+            CommandLine::Words(w) => w.clone(),
+        }
+    }
 }
 
 /// The user's home directory, from `$HOME`.
@@ -73,6 +99,45 @@ impl Settings {
         expand(self.worktrees_root.as_deref().unwrap_or("~/src/worktrees"))
     }
 
+    /// The IMP agent command.
+    pub fn agent_command(&self) -> Vec<String> {
+        non_empty(self.agent.as_ref().map(CommandLine::words), || {
+            vec!["claude".into()]
+        })
+    }
+
+    /// The deputy agent command.
+    pub fn deputy_command(&self) -> Vec<String> {
+        non_empty(self.deputy.as_ref().map(CommandLine::words), || {
+            self.agent_command()
+        })
+    }
+
+    /// The editor command.
+    pub fn editor_command(&self) -> Vec<String> {
+        non_empty(self.editor.as_ref().map(CommandLine::words), || {
+            let env = std::env::var("EDITOR").unwrap_or_default();
+            let words: Vec<String> = env.split_whitespace().map(str::to_string).collect();
+            if words.is_empty() {
+                vec!["vim".into()]
+            } else {
+                words
+            }
+        })
+    }
+
+    /// The shell command.
+    pub fn shell_command(&self) -> Vec<String> {
+        non_empty(self.shell.as_ref().map(CommandLine::words), || {
+            vec![
+                std::env::var("SHELL")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "sh".into()),
+            ]
+        })
+    }
+
     /// The lock timeout: `ORC_LOCK_TIMEOUT_MS`, else the setting, else 10 s.
     pub fn lock_timeout(&self) -> Duration {
         let from_env = std::env::var("ORC_LOCK_TIMEOUT_MS")
@@ -90,5 +155,12 @@ fn expand(path: &str) -> Result<PathBuf> {
     match path.strip_prefix("~/") {
         Some(rest) => Ok(home_dir()?.join(rest)),
         None => Ok(PathBuf::from(path)),
+    }
+}
+
+fn non_empty(words: Option<Vec<String>>, default: impl FnOnce() -> Vec<String>) -> Vec<String> {
+    match words {
+        Some(w) if !w.is_empty() => w,
+        _ => default(),
     }
 }

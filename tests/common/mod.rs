@@ -214,3 +214,89 @@ pub mod code {
     pub const INVALID: i32 = 5;
     pub const ENVIRONMENT: i32 = 6;
 }
+
+/// Polls `cond` every 20 ms until it holds; panics after `timeout` with
+/// what was awaited and the last state seen.
+#[track_caller]
+pub fn wait_until(
+    what: &str,
+    timeout: std::time::Duration,
+    mut cond: impl FnMut() -> Result<(), String>,
+) {
+    let start = std::time::Instant::now();
+    loop {
+        match cond() {
+            Ok(()) => return,
+            Err(seen) if start.elapsed() > timeout => {
+                panic!("timed out after {timeout:?} waiting for {what}; last seen: {seen}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
+/// A private tmux server for one test, killed when dropped.
+pub struct TmuxServer {
+    pub socket: String,
+}
+
+impl TmuxServer {
+    pub fn new() -> TmuxServer {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        TmuxServer {
+            socket: format!(
+                "orc-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
+    }
+
+    /// Runs tmux on this server and returns stdout (empty on failure).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-L").arg(&self.socket).args(args);
+        run(cmd, format!("tmux {}", args.join(" ")))
+    }
+
+    /// Panes as `id role grove mission dead path width left session window` rows.
+    pub fn panes(&self) -> Vec<Vec<String>> {
+        let out = self.run(&[
+            "list-panes", "-a", "-F",
+            "#{pane_id}\t#{@orc_role}\t#{@orc_grove}\t#{@orc_mission}\t#{pane_dead}\t#{pane_current_path}\t#{pane_width}\t#{pane_left}\t#{session_name}\t#{window_name}\t#{pane_start_command}",
+        ]);
+        out.stdout
+            .lines()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect()
+    }
+
+    /// The id of the pane with this role (and grove).
+    pub fn pane(&self, role: &str, grove: Option<&str>) -> Option<String> {
+        self.panes()
+            .into_iter()
+            .find(|p| p[1] == role && grove.is_none_or(|g| p[2] == g))
+            .map(|p| p[0].clone())
+    }
+
+    pub fn capture(&self, pane: &str) -> String {
+        self.run(&["capture-pane", "-p", "-J", "-t", pane]).stdout
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The repository's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}

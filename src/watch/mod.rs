@@ -1,0 +1,717 @@
+//! `orc watch`: one long-running process per ledger that turns file
+//! changes into ledger commits and ledger commits into notifications.
+//!
+//! Two inputs, one tokio loop:
+//! - file events in every watched `.orc/` (the missions' and their
+//!   groves'): a file that differs from the ledger holds a direct edit, which
+//!   is applied through the same code as the equivalent command, or set
+//!   aside and the writer told ([`crate::ops::direct`]);
+//! - the ledger branch moving: every new commit is read, oldest first, and
+//!   turned into events ([`events`]) delivered by the [`notifier`]. The last
+//!   commit handled is saved, so commits made while the watcher was down
+//!   are notified when it starts.
+//!
+//! A timer (`--interval`) checks the agents' panes (dead, gone), reports
+//! assignments without a report for `--idle-after`, and with `--dispatch`
+//! assigns ready work to idle groves. A slower reconcile compares every
+//! file with the ledger in case an event was lost. Between events and
+//! ticks the watcher sleeps.
+
+pub mod events;
+pub mod notifier;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use gix::ObjectId;
+use notify::{RecursiveMode, Watcher as _};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{self, GroveId, GroveStatus, MissionId, MissionStatus, decode};
+use crate::ops::direct::{self, Outcome, Owner};
+use crate::ops::{self, Session, assign};
+use crate::store::{FileLock, OrcDir, fsio};
+use crate::tmux::Tmux;
+use events::{Event, Target};
+use notifier::Notifier;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Watch only this mission (default: every active mission).
+    pub mission: Option<MissionId>,
+    pub socket: Option<String>,
+    pub dispatch: bool,
+    pub idle_after: Duration,
+    pub interval: Duration,
+    pub reconcile: Duration,
+}
+
+/// Parses `10m`, `30s`, `1h`, `250ms`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(
+        t.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| Error::usage(format!("{t:?} is not a duration (e.g. 10m, 30s, 250ms)")))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(Error::usage(format!(
+                "{t:?} is not a duration (e.g. 10m, 30s, 250ms)"
+            )));
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The state a watcher keeps between runs.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    last_tip: Option<String>,
+}
+
+/// Who holds a ledger's watcher lock.
+#[derive(Debug, Serialize, Deserialize)]
+struct Holder {
+    pid: u32,
+    started_at: String,
+    pane: Option<String>,
+    mission: Option<String>,
+}
+
+pub fn run(session_opts: &ops::Options, opts: Options) -> Result<()> {
+    let s = Session::open(session_opts)?;
+    s.ledger.require_tip()?;
+    if let Some(m) = opts.mission {
+        s.ledger_mission(m)?;
+    }
+    let lock_path = s.ledger.lock_path("watch");
+    let info_path = lock_path.with_extension("json");
+    let Some(lock) = FileLock::try_acquire(&lock_path)? else {
+        let who = fsio::read_regular(&info_path)
+            .ok()
+            .and_then(|b| decode::decode::<Holder>(&b).ok());
+        let detail = match who {
+            Some(h) => format!(
+                "pid {}{}, since {}",
+                h.pid,
+                h.pane
+                    .map(|p| format!(" in tmux pane {p}"))
+                    .unwrap_or_default(),
+                h.started_at
+            ),
+            None => "its details are unknown".into(),
+        };
+        return Err(Error::conflict(format!(
+            "a watcher is already running for ledger {:?} ({detail})",
+            s.ledger.branch()
+        ))
+        .with_hint("one watcher per ledger; stop it first (Ctrl-C in its pane, or kill the pid)"));
+    };
+    let holder = Holder {
+        pid: std::process::id(),
+        started_at: s.now.to_string(),
+        pane: std::env::var("TMUX_PANE").ok(),
+        mission: opts.mission.map(|m| m.to_string()),
+    };
+    fsio::write_atomic(&info_path, &model::to_file_bytes(&holder))?;
+    let state_path = s.ledger.lock_path("watch-state").with_extension("json");
+    let tmux = match &opts.socket {
+        Some(sock) => Some(Tmux::new(Some(sock))),
+        None if std::env::var_os("TMUX").is_some()
+            || std::env::var_os("ORC_TMUX_SOCKET").is_some() =>
+        {
+            Some(Tmux::new(None))
+        }
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the watcher's runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        let mut w = Watcher::new(session_opts.clone(), opts, tmux, state_path)?;
+        w.main().await
+    });
+    let _ = fsio::remove_file_if_exists(&info_path);
+    drop(lock);
+    result
+}
+
+struct Watcher {
+    session_opts: ops::Options,
+    opts: Options,
+    notifier: Notifier,
+    state_path: PathBuf,
+    last_tip: Option<ObjectId>,
+    /// `.orc/` directories watched, and whose they are.
+    watched: BTreeMap<PathBuf, Owner>,
+    fs: notify::RecommendedWatcher,
+    events: tokio::sync::mpsc::UnboundedReceiver<PathBuf>,
+    refs: Vec<PathBuf>,
+    /// Last seen (modified time, length) of every file, for reconcile.
+    seen: HashMap<PathBuf, (SystemTime, u64)>,
+    /// When each grove last showed activity.
+    activity: HashMap<GroveId, Instant>,
+    idle_reported: HashSet<GroveId>,
+    /// Groves whose agent pane was seen (alive or dead), and when a problem
+    /// with it was first seen (and whether it was reported).
+    pane_seen: HashSet<GroveId>,
+    pane_problem: HashMap<GroveId, (Instant, bool)>,
+    last_reconcile: Instant,
+}
+
+impl Watcher {
+    fn new(
+        session_opts: ops::Options,
+        opts: Options,
+        tmux: Option<Tmux>,
+        state_path: PathBuf,
+    ) -> Result<Watcher> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let fs = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if let Ok(event) = res {
+                for path in event.paths {
+                    let _ = tx.send(path);
+                }
+            }
+        })
+        .map_err(|e| Error::environment(format!("cannot watch files: {e}")))?;
+        let saved: Saved = fsio::read_regular(&state_path)
+            .ok()
+            .and_then(|b| decode::decode(&b).ok())
+            .unwrap_or_default();
+        Ok(Watcher {
+            session_opts,
+            opts,
+            notifier: Notifier::new(tmux),
+            state_path,
+            last_tip: saved
+                .last_tip
+                .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok()),
+            watched: BTreeMap::new(),
+            fs,
+            events: rx,
+            refs: Vec::new(),
+            seen: HashMap::new(),
+            activity: HashMap::new(),
+            idle_reported: HashSet::new(),
+            pane_seen: HashSet::new(),
+            pane_problem: HashMap::new(),
+            last_reconcile: Instant::now(),
+        })
+    }
+
+    fn session(&self) -> Result<Session> {
+        Session::open(&self.session_opts)
+    }
+
+    async fn main(&mut self) -> Result<()> {
+        let s = self.session()?;
+        self.watch_ledger(&s)?;
+        let first_run = self.last_tip.is_none();
+        println!(
+            "orc watch: ledger {} of {}{}{}",
+            s.ledger.branch(),
+            s.ledger.common_dir().display(),
+            self.opts
+                .mission
+                .map(|m| format!(", mission {m}"))
+                .unwrap_or_default(),
+            if self.opts.dispatch {
+                ", dispatching"
+            } else {
+                ""
+            }
+        );
+        self.refresh_watches(&s)?;
+        self.reconcile(&s);
+        if first_run {
+            // First start on this ledger: nothing to catch up on, but every
+            // IMP with work should hear of it.
+            self.last_tip = s.ledger.tip()?;
+            self.save();
+            self.nudge_active_assignments(&s);
+        } else {
+            self.process_ledger(&s);
+        }
+        self.tick(&s);
+        drop(s);
+
+        let mut interval = tokio::time::interval(self.opts.interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                Some(path) = self.events.recv() => {
+                    let mut paths = vec![path];
+                    while let Ok(p) = self.events.try_recv() {
+                        paths.push(p);
+                    }
+                    self.on_paths(paths);
+                }
+                _ = interval.tick() => {
+                    match self.session() {
+                        Ok(s) => {
+                            if self.last_reconcile.elapsed() >= self.opts.reconcile {
+                                let _ = self.refresh_watches(&s);
+                                self.reconcile(&s);
+                                self.process_ledger(&s);
+                            }
+                            self.tick(&s);
+                        }
+                        Err(e) => println!("orc watch: {}", e.message),
+                    }
+                }
+                _ = sigint.recv() => break,
+                _ = sigterm.recv() => break,
+                _ = sighup.recv() => break,
+            }
+        }
+        println!("orc watch: stopped");
+        Ok(())
+    }
+
+    fn watch_ledger(&mut self, s: &Session) -> Result<()> {
+        let common = s.ledger.common_dir();
+        let refs = common.join("refs").join("heads");
+        self.fs
+            .watch(&refs, RecursiveMode::Recursive)
+            .map_err(|e| Error::environment(format!("cannot watch {}: {e}", refs.display())))?;
+        self.fs
+            .watch(&common, RecursiveMode::NonRecursive)
+            .map_err(|e| Error::environment(format!("cannot watch {}: {e}", common.display())))?;
+        self.refs = vec![refs, common.join("packed-refs")];
+        Ok(())
+    }
+
+    /// Watches the `.orc/` of every active mission in scope and of its
+    /// active groves (called at start and on reconcile; a new grove is
+    /// picked up as soon as its commit is seen).
+    fn refresh_watches(&mut self, s: &Session) -> Result<()> {
+        let (missions, _) = s.missions()?;
+        let (groves, _) = s.groves()?;
+        let mut wanted: BTreeMap<PathBuf, Owner> = BTreeMap::new();
+        for m in missions
+            .iter()
+            .filter(|m| m.status == MissionStatus::Active)
+        {
+            if self.opts.mission.is_some_and(|only| only != m.id) {
+                continue;
+            }
+            wanted.insert(
+                OrcDir::in_dir(Path::new(&m.workspace)).root().to_path_buf(),
+                Owner::Mission(m.id),
+            );
+            for g in groves
+                .iter()
+                .filter(|g| g.mission == m.id && g.status == GroveStatus::Active)
+            {
+                wanted.insert(
+                    OrcDir::in_dir(Path::new(&g.path)).root().to_path_buf(),
+                    Owner::Grove(g.id),
+                );
+            }
+        }
+        for (dir, owner) in &wanted {
+            if !self.watched.contains_key(dir) && dir.is_dir() {
+                match self.fs.watch(dir, RecursiveMode::Recursive) {
+                    Ok(()) => {
+                        self.watched.insert(dir.clone(), *owner);
+                    }
+                    Err(e) => println!("orc watch: cannot watch {}: {e}", dir.display()),
+                }
+            }
+        }
+        let gone: Vec<PathBuf> = self
+            .watched
+            .keys()
+            .filter(|d| !wanted.contains_key(*d))
+            .cloned()
+            .collect();
+        for dir in gone {
+            let _ = self.fs.unwatch(&dir);
+            self.watched.remove(&dir);
+        }
+        Ok(())
+    }
+
+    fn on_paths(&mut self, paths: Vec<PathBuf>) {
+        let s = match self.session() {
+            Ok(s) => s,
+            Err(e) => {
+                println!("orc watch: {}", e.message);
+                return;
+            }
+        };
+        let mut files: Vec<(Owner, String)> = Vec::new();
+        for path in paths {
+            if self.refs.iter().any(|r| path.starts_with(r)) {
+                continue;
+            }
+            let Some((root, owner)) = self
+                .watched
+                .iter()
+                .find(|(root, _)| path.starts_with(root))
+                .map(|(r, o)| (r.clone(), *o))
+            else {
+                continue;
+            };
+            let Ok(rel) = path.strip_prefix(&root) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().to_string();
+            if ignored(&rel) {
+                continue;
+            }
+            if !files.contains(&(owner, rel.clone())) {
+                files.push((owner, rel));
+            }
+        }
+        for (owner, rel) in files {
+            self.apply(&s, owner, &rel);
+        }
+        self.process_ledger(&s);
+        if self.opts.dispatch {
+            self.dispatch(&s);
+        }
+    }
+
+    /// Applies a direct edit, telling the writer if it is refused.
+    fn apply(&mut self, s: &Session, owner: Owner, rel: &str) {
+        match direct::apply(s, owner, rel) {
+            Ok(Outcome::Nothing) => {}
+            Ok(Outcome::Applied { changes, .. }) => {
+                for c in changes {
+                    println!("orc watch: applied a direct edit: {c}");
+                }
+            }
+            Ok(Outcome::Rejected { file, reason, kept }) => {
+                println!(
+                    "orc watch: refused an edit of {}: {reason} (kept at {})",
+                    file.display(),
+                    kept.display()
+                );
+                let target = match owner {
+                    Owner::Grove(g) => Target::Imp(g),
+                    Owner::Mission(m) => Target::Deputy(m),
+                };
+                self.notifier.send(&Event::Refused { target });
+            }
+            Err(e) => println!("orc watch: {rel}: {}", e.message),
+        }
+    }
+
+    /// Compares every watched file whose size or time changed since the
+    /// last reconcile with the ledger, and applies what differs.
+    fn reconcile(&mut self, s: &Session) {
+        self.last_reconcile = Instant::now();
+        let roots: Vec<(PathBuf, Owner)> =
+            self.watched.iter().map(|(d, o)| (d.clone(), *o)).collect();
+        for (root, owner) in roots {
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
+                    let rel = rel.to_string_lossy().to_string();
+                    if ignored(&rel) {
+                        continue;
+                    }
+                    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                        continue;
+                    };
+                    if meta.is_dir() && matches!(rel.as_str(), "work-orders" | "inbox") {
+                        stack.push(path);
+                        continue;
+                    }
+                    let stamp = (
+                        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                        meta.len(),
+                    );
+                    if self.seen.get(&path) == Some(&stamp) {
+                        continue;
+                    }
+                    self.seen.insert(path.clone(), stamp);
+                    self.apply(s, owner, &rel);
+                }
+            }
+            // A deleted assignment file is restored.
+            if let Owner::Grove(_) = owner
+                && !root.join("assigned-work.json").exists()
+            {
+                self.apply(s, owner, "assigned-work.json");
+            }
+        }
+    }
+
+    /// Reads the ledger's new commits and delivers their events.
+    fn process_ledger(&mut self, s: &Session) {
+        let tip = match s.ledger.tip() {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                println!("orc watch: {}", e.message);
+                return;
+            }
+        };
+        if Some(tip) == self.last_tip {
+            return;
+        }
+        let commits = match s.ledger.commits_between(self.last_tip, tip, 1000) {
+            Ok(c) => c,
+            Err(e) => {
+                println!("orc watch: {}", e.message);
+                return;
+            }
+        };
+        let mut new_groves = false;
+        for commit in &commits {
+            let changes = match s.ledger.changed_files(commit.parent, commit.id) {
+                Ok(c) => c,
+                Err(e) => {
+                    println!("orc watch: {}", e.message);
+                    continue;
+                }
+            };
+            match events::derive(&s.ledger, commit, &changes) {
+                Ok(evs) => {
+                    for ev in evs {
+                        new_groves |= matches!(ev, Event::GroveCreated { .. });
+                        self.deliver(&ev);
+                    }
+                }
+                Err(e) => println!("orc watch: {}", e.message),
+            }
+        }
+        self.last_tip = Some(tip);
+        self.save();
+        if new_groves {
+            let _ = self.refresh_watches(s);
+        }
+    }
+
+    fn deliver(&mut self, ev: &Event) {
+        if let Some(g) = ev.grove() {
+            self.activity.insert(g, Instant::now());
+            self.idle_reported.remove(&g);
+        }
+        if let Event::Assigned { grove, .. } | Event::Released { grove } = ev {
+            self.pane_problem.remove(grove);
+        }
+        self.notifier.send(ev);
+    }
+
+    fn save(&self) {
+        let saved = Saved {
+            last_tip: self.last_tip.map(|t| t.to_string()),
+        };
+        if let Err(e) = fsio::write_atomic(&self.state_path, &model::to_file_bytes(&saved)) {
+            println!("orc watch: cannot save state: {}", e.message);
+        }
+    }
+
+    fn nudge_active_assignments(&mut self, s: &Session) {
+        let groves: Vec<GroveId> = self
+            .watched
+            .values()
+            .filter_map(|o| match o {
+                Owner::Grove(g) => Some(*g),
+                Owner::Mission(_) => None,
+            })
+            .collect();
+        for g in groves {
+            if let Ok(Some(a)) = ops::workset::last_good_assignment(s, g)
+                && a.is_active()
+            {
+                self.deliver(&Event::Assigned {
+                    grove: g,
+                    work_order: a.work_order,
+                });
+            }
+        }
+    }
+
+    /// Liveness and dispatch.
+    fn tick(&mut self, s: &Session) {
+        self.process_ledger(s);
+        let groves: Vec<(GroveId, MissionId)> = match s.groves() {
+            Ok((gs, _)) => gs
+                .into_iter()
+                .filter(|g| g.status == GroveStatus::Active)
+                .filter(|g| self.watched.values().any(|o| *o == Owner::Grove(g.id)))
+                .map(|g| (g.id, g.mission))
+                .collect(),
+            Err(_) => return,
+        };
+        let panes = if self.notifier.tmux().is_some() {
+            Some(self.notifier.panes(true).to_vec())
+        } else {
+            None
+        };
+        for (g, mission) in &groves {
+            let active = ops::workset::last_good_assignment(s, *g)
+                .ok()
+                .flatten()
+                .filter(|a| a.is_active());
+            // Agent panes.
+            if let Some(panes) = &panes {
+                let pane = panes
+                    .iter()
+                    .find(|p| p.role == "imp" && p.grove == g.to_string());
+                if pane.is_some() {
+                    // Deployed: from now on, its absence means it is gone.
+                    self.pane_seen.insert(*g);
+                }
+                match pane {
+                    Some(p) if !p.dead => {
+                        self.pane_problem.remove(g);
+                    }
+                    _ if self.pane_seen.contains(g) => {
+                        let dead = pane.is_some();
+                        let entry = self
+                            .pane_problem
+                            .entry(*g)
+                            .or_insert((Instant::now(), false));
+                        if !entry.1 {
+                            entry.1 = true;
+                            let ev = if dead {
+                                Event::AgentDead {
+                                    grove: *g,
+                                    mission: *mission,
+                                }
+                            } else {
+                                Event::AgentGone {
+                                    grove: *g,
+                                    mission: *mission,
+                                }
+                            };
+                            self.notifier.send(&ev);
+                        }
+                        let since = entry.0;
+                        if self.opts.dispatch
+                            && since.elapsed() >= self.opts.idle_after
+                            && let Some(a) = &active
+                        {
+                            let deputy = s.with_actor(&model::actor::deputy(*mission));
+                            match deputy.and_then(|d| assign::unassign(&d, *g)) {
+                                Ok(_) => self.notifier.send(&Event::Requeued {
+                                    grove: *g,
+                                    mission: *mission,
+                                    work_order: a.work_order,
+                                }),
+                                Err(e) => println!(
+                                    "orc watch: cannot take back {g}'s work: {}",
+                                    e.message
+                                ),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // Silence.
+            if let Some(a) = &active {
+                let last = *self.activity.entry(*g).or_insert_with(Instant::now);
+                if last.elapsed() >= self.opts.idle_after && !self.idle_reported.contains(g) {
+                    self.idle_reported.insert(*g);
+                    let d = self.opts.idle_after.as_secs();
+                    self.notifier.send(&Event::Idle {
+                        grove: *g,
+                        mission: *mission,
+                        work_order: a.next.unwrap_or(a.work_order),
+                        minutes: d / 60,
+                        seconds: d,
+                    });
+                }
+            } else {
+                self.activity.remove(g);
+                self.idle_reported.remove(g);
+            }
+        }
+        self.process_ledger(s);
+        if self.opts.dispatch {
+            self.dispatch(s);
+        }
+    }
+
+    /// Assigns ready work to idle groves whose agent is alive.
+    fn dispatch(&mut self, s: &Session) {
+        let missions: Vec<MissionId> = self
+            .watched
+            .values()
+            .filter_map(|o| match o {
+                Owner::Mission(m) => Some(*m),
+                Owner::Grove(_) => None,
+            })
+            .collect();
+        let panes = if self.notifier.tmux().is_some() {
+            Some(self.notifier.panes(true).to_vec())
+        } else {
+            None
+        };
+        for mission in missions {
+            let Ok((ready, idle)) = assign::dispatchable(s, mission) else {
+                continue;
+            };
+            let idle: Vec<GroveId> = idle
+                .into_iter()
+                .filter(|g| match &panes {
+                    // With tmux, only a grove whose agent is alive can take work.
+                    Some(panes) => panes
+                        .iter()
+                        .any(|p| p.role == "imp" && p.grove == g.to_string() && !p.dead),
+                    None => true,
+                })
+                .collect();
+            let deputy = match s.with_actor(&model::actor::deputy(mission)) {
+                Ok(d) => d,
+                Err(_) => continue,
+            };
+            for (wo, grove) in ready.iter().zip(idle) {
+                match assign::assign(&deputy, wo.id, grove) {
+                    Ok(_) => self.notifier.send(&Event::Dispatched {
+                        grove,
+                        mission,
+                        work_order: wo.id,
+                    }),
+                    Err(e) => println!(
+                        "orc watch: cannot dispatch {} to {grove}: {}",
+                        wo.id, e.message
+                    ),
+                }
+            }
+        }
+        self.process_ledger(s);
+    }
+}
+
+/// Files in `.orc/` the watcher leaves alone.
+fn ignored(rel: &str) -> bool {
+    rel.is_empty()
+        || rel == "config.json"
+        || rel.starts_with("locks")
+        || rel.starts_with("rejected")
+        || rel.split('/').any(|c| c.starts_with('.'))
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind)
+        .map_err(|e| Error::internal(format!("cannot handle signals: {e}")))
+}
