@@ -215,6 +215,10 @@ impl Watcher {
     }
 
     async fn main(&mut self) -> Result<()> {
+        // First, so that a stop requested during start-up is a clean stop.
+        let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
         let s = self.session()?;
         self.watch_ledger(&s)?;
         let first_run = self.last_tip.is_none();
@@ -249,9 +253,6 @@ impl Watcher {
         let mut interval = tokio::time::interval(self.opts.interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval.tick().await;
-        let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
-        let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
-        let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
         loop {
             tokio::select! {
                 Some(path) = self.events.recv() => {
