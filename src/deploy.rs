@@ -108,10 +108,18 @@ pub fn deploy(
             pane
         }
     };
-    if !existing.iter().any(|p| p.role == "watch") {
-        let pane = tmux.split(&deputy_pane, false, 30, &workspace, &watch)?;
-        tag(&pane, "watch", None)?;
-        added.push("watch".to_string());
+    match existing.iter().find(|p| p.role == "watch") {
+        None => {
+            let pane = tmux.split(&deputy_pane, false, 30, &workspace, &watch)?;
+            tag(&pane, "watch", None)?;
+            added.push("watch".to_string());
+        }
+        // Started with other flags (or stopped): restart it as asked.
+        Some(p) if p.dead || !p.start.ends_with(&watch[1..].join(" ")) => {
+            tmux.respawn(&p.id, &workspace, &watch)?;
+            added.push("watch (restarted)".to_string());
+        }
+        Some(_) => {}
     }
 
     // One window per active grove.

@@ -614,13 +614,26 @@ fn a_grove_created_after_the_watcher_started_is_watched() {
     w.deploy(&[]);
     w.env.orc(&["wo", "create", "Late work"]).ok();
     w.env.orc(&["assign", "WO-004", "--grove", "late"]).ok();
-    w.wait_log("late", "orc: WO-004 assigned to you; read .orc/assigned-work.json");
+    w.wait_log(
+        "late",
+        "orc: WO-004 assigned to you; read .orc/assigned-work.json",
+    );
     // Its direct edits are picked up too.
     let late = w.grove("late");
-    edit(&late.join(".orc/assigned-work.json"), |a| a["work_orders"][0]["status"] = json!("in_progress"));
+    edit(&late.join(".orc/assigned-work.json"), |a| {
+        a["work_orders"][0]["status"] = json!("in_progress")
+    });
     wait_until("the edit in the new grove committed", WAIT, || {
-        let last = w.env.git(&["log", "-1", "--format=%an|%s", "orc"]).ok().line();
-        if last == "IMP-GROVE-003|WO-004: assigned -> in_progress" { Ok(()) } else { Err(last) }
+        let last = w
+            .env
+            .git(&["log", "-1", "--format=%an|%s", "orc"])
+            .ok()
+            .line();
+        if last == "IMP-GROVE-003|WO-004: assigned -> in_progress" {
+            Ok(())
+        } else {
+            Err(last)
+        }
     });
 }
 
@@ -630,15 +643,26 @@ fn an_assignment_without_a_report_is_reported_to_the_deputy_once() {
     w.deploy(&["--idle-after", "1s"]);
     w.wait_watcher();
     w.env.orc(&["assign", "WO-001", "--grove", "echo"]).ok();
-    w.wait_log("MISSION-001", "orc: no report from GROVE-001 on WO-002 for 1s");
+    w.wait_log(
+        "MISSION-001",
+        "orc: no report from GROVE-001 on WO-002 for 1s",
+    );
     // Twice the idle time later, still reported only once.
     std::thread::sleep(Duration::from_millis(2200));
-    let count = w.log("MISSION-001").iter().filter(|l| l.contains("no report from GROVE-001")).count();
+    let count = w
+        .log("MISSION-001")
+        .iter()
+        .filter(|l| l.contains("no report from GROVE-001"))
+        .count();
     assert_eq!(count, 1, "{:?}", w.log("MISSION-001"));
     // A report resets it: silence after it is reported again.
     w.env.orc_in(&w.grove("echo"), &["work", "start"]).ok();
     wait_until("a second silence report after the new report", WAIT, || {
-        let n = w.log("MISSION-001").iter().filter(|l| l.contains("no report from GROVE-001")).count();
+        let n = w
+            .log("MISSION-001")
+            .iter()
+            .filter(|l| l.contains("no report from GROVE-001"))
+            .count();
         if n == 2 { Ok(()) } else { Err(format!("{n}")) }
     });
 }

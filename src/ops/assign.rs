@@ -384,6 +384,20 @@ pub enum Applied {
 /// invalid edit is not applied: its content is kept under
 /// `.orc/rejected/` with the reason, and the last good version restored.
 pub fn apply_pending(s: &Session, grove: GroveId) -> Result<Applied> {
+    // An agent saving again while its previous save is being applied makes
+    // the attempt start over with the newer content.
+    for _ in 0..20 {
+        match apply_pending_once(s, grove) {
+            Err(e) if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+    apply_pending_once(s, grove)
+}
+
+fn apply_pending_once(s: &Session, grove: GroveId) -> Result<Applied> {
     let dir = s.grove_dir(grove)?;
     if !has_pending_edit(s, grove, &dir)? {
         return Ok(Applied::Nothing);
@@ -403,6 +417,7 @@ pub fn apply_pending(s: &Session, grove: GroveId) -> Result<Applied> {
             Err(e) => return Err(invalid_edit(&e.into_error(&path).message)),
         };
         seen = Some(bytes.clone());
+        ws.applying_bytes(Some(bytes.clone()));
         let Some(old) = old else {
             return Err(invalid_edit(
                 "this grove has never had an assignment; orc writes this file",
@@ -416,7 +431,13 @@ pub fn apply_pending(s: &Session, grove: GroveId) -> Result<Applied> {
         }
         let mut subjects = Vec::new();
         for edit in &edits {
-            subjects.push(apply_edit(ws, edit).map_err(|e| invalid_edit(&e.message))?);
+            subjects.push(apply_edit(ws, edit).map_err(|e| {
+                if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) {
+                    e
+                } else {
+                    invalid_edit(&e.message)
+                }
+            })?);
         }
         changes = subjects.clone();
         let subject = match subjects.as_slice() {
@@ -429,8 +450,15 @@ pub fn apply_pending(s: &Session, grove: GroveId) -> Result<Applied> {
     match result {
         Ok(()) => {
             // A change of layout only leaves the file different from the
-            // ledger without changing anything: write the canonical bytes.
-            restore_last_good(&imp, grove, &dir, None)?;
+            // ledger without changing anything: write the canonical bytes,
+            // unless the agent has saved again since.
+            super::direct::normalise(
+                &imp,
+                &dir,
+                ASSIGNMENT_FILE,
+                &super::records::grove_ledger_path(grove, ASSIGNMENT_FILE),
+                seen.as_deref(),
+            )?;
             Ok(Applied::Applied { grove, changes })
         }
         Err(e) if e.kind == Kind::Invalid && e.message.starts_with(EDIT_PREFIX) => {
@@ -472,6 +500,7 @@ fn restore_last_good(
         ASSIGNMENT_FILE,
         &super::records::grove_ledger_path(grove, ASSIGNMENT_FILE),
         rejected,
+        None,
     )
 }
 

@@ -124,8 +124,21 @@ fn contents(s: &Session, dir: &OrcDir, rel: &str, ledger_path: &str) -> Result<V
     Ok((on_disk, on_ledger))
 }
 
-/// A work order edited (or created) by hand in the mission workspace.
+/// A work order edited (or created) by hand in the mission workspace; a
+/// save made while the previous one is applied starts it over.
 fn work_order(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<Outcome> {
+    for _ in 0..20 {
+        match work_order_once(s, mission, id) {
+            Err(e) if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+    work_order_once(s, mission, id)
+}
+
+fn work_order_once(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<Outcome> {
     let dir = s.mission_dir(mission)?;
     let rel = format!("{WORK_ORDERS_DIR}/{}", id.file_name());
     let ledger_path = work_order_ledger_path(mission, id);
@@ -184,19 +197,20 @@ fn work_order(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<Outcom
     let deputy = s.with_actor(&model::actor::deputy(mission))?;
     let mut changes = Vec::new();
     let result = workset::run(&deputy, |ws| {
-        let what = ws.adopt(&dir, before.clone(), edited.clone())?;
+        let what = ws.adopt(&dir, before.clone(), edited.clone(), bytes.clone())?;
         changes = vec![format!("{id}: {what}")];
         let subject = format!("{id}: {what}");
         Ok(((), Commit::new("work-order.edit", subject)))
     });
     match result {
         Ok(()) => {
-            normalise(s, &dir, &rel, &ledger_path)?;
+            normalise(s, &dir, &rel, &ledger_path, Some(&bytes))?;
             Ok(Outcome::Applied {
                 file: path,
                 changes,
             })
         }
+        Err(e) if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) => Err(e),
         Err(e) if matches!(e.kind, Kind::Conflict | Kind::Invalid | Kind::NotFound) => {
             reject(s, &dir, &rel, &ledger_path, Some(&bytes), &e.message)
         }
@@ -268,7 +282,7 @@ fn reject(
     content: Option<&[u8]>,
     reason: &str,
 ) -> Result<Outcome> {
-    let kept = set_aside_and_restore(s, dir, rel, ledger_path, Some((content, reason)))?;
+    let kept = set_aside_and_restore(s, dir, rel, ledger_path, Some((content, reason)), None)?;
     Ok(Outcome::Rejected {
         file: dir.path(rel),
         reason: reason.to_string(),
@@ -277,9 +291,16 @@ fn reject(
 }
 
 /// If the file still differs from the ledger after a commit (a change of
-/// layout only), writes the canonical bytes.
-pub fn normalise(s: &Session, dir: &OrcDir, rel: &str, ledger_path: &str) -> Result<()> {
-    set_aside_and_restore(s, dir, rel, ledger_path, None).map(|_| ())
+/// layout only), writes the canonical bytes — unless it no longer holds
+/// `applied` (the writer saved again: that is a new edit, left alone).
+pub fn normalise(
+    s: &Session,
+    dir: &OrcDir,
+    rel: &str,
+    ledger_path: &str,
+    applied: Option<&[u8]>,
+) -> Result<()> {
+    set_aside_and_restore(s, dir, rel, ledger_path, None, Some(applied)).map(|_| ())
 }
 
 /// Under the file's lock: optionally keeps rejected content in
@@ -292,9 +313,16 @@ pub fn set_aside_and_restore(
     rel: &str,
     ledger_path: &str,
     rejected: Option<(Option<&[u8]>, &str)>,
+    only_if: Option<Option<&[u8]>>,
 ) -> Result<Option<PathBuf>> {
     let path = dir.path(rel);
     let _lock = FileLock::acquire(&dir.lock_path(rel), rel, s.settings.lock_timeout())?;
+    if let Some(expected) = only_if {
+        let now = fsio::read_regular(&path).ok();
+        if now.as_deref() != expected {
+            return Ok(None);
+        }
+    }
     let aside = dir.path(REJECTED_DIR);
     let stamp = format!(
         "{}-{}-{}",

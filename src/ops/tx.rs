@@ -79,10 +79,16 @@ pub fn one_line(text: &str, max: usize) -> String {
     }
 }
 
+/// The message of the error that a guarded write (see
+/// [`Tx::stage_guarded`]) found its file changed.
+pub const CHANGED_UNDERNEATH: &str = "changed while it was being applied";
+
 struct Staged {
     /// The working-copy file, or None for a file that lives only on the
     /// ledger (`counters.json`).
     abs: Option<PathBuf>,
+    /// Write only if the file still holds these bytes (None: absent).
+    guard: Option<Option<Vec<u8>>>,
     ledger_path: String,
     bytes: Vec<u8>,
 }
@@ -146,10 +152,32 @@ impl<'s> Tx<'s> {
         self.stage_inner(None, ledger_path, bytes);
     }
 
+    /// Like [`Tx::stage`], for a file an agent writes without locks: the
+    /// transaction fails with [`CHANGED_UNDERNEATH`] (and writes nothing)
+    /// unless the file still holds `expected` when it is written.
+    pub fn stage_guarded(
+        &mut self,
+        abs: PathBuf,
+        ledger_path: String,
+        bytes: Vec<u8>,
+        expected: Option<Vec<u8>>,
+    ) -> Result<()> {
+        self.stage(abs, ledger_path.clone(), bytes)?;
+        if let Some(s) = self
+            .staged
+            .iter_mut()
+            .find(|s| s.ledger_path == ledger_path)
+        {
+            s.guard = Some(expected);
+        }
+        Ok(())
+    }
+
     fn stage_inner(&mut self, abs: Option<PathBuf>, ledger_path: String, bytes: Vec<u8>) {
         self.staged.retain(|s| s.ledger_path != ledger_path);
         self.staged.push(Staged {
             abs,
+            guard: None,
             ledger_path,
             bytes,
         });
@@ -160,6 +188,22 @@ impl<'s> Tx<'s> {
     fn finish(self, message: &Message) -> Result<()> {
         let mut written: Vec<(&PathBuf, Option<Vec<u8>>)> = Vec::new();
         let result = (|| {
+            for staged in &self.staged {
+                let Some(abs) = &staged.abs else { continue };
+                if let Some(expected) = &staged.guard {
+                    let now = match fsio::read_regular(abs) {
+                        Ok(bytes) => Some(bytes),
+                        Err(ReadError::Missing) => None,
+                        Err(_) => Some(Vec::new()),
+                    };
+                    if now != *expected {
+                        return Err(Error::conflict(format!(
+                            "{}: {CHANGED_UNDERNEATH}",
+                            abs.display()
+                        )));
+                    }
+                }
+            }
             for staged in &self.staged {
                 let Some(abs) = &staged.abs else { continue };
                 let old = match fsio::read_regular(abs) {

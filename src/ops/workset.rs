@@ -36,6 +36,9 @@ use crate::store::orcdir::{ASSIGNMENT_FILE, work_order_rel};
 struct Entry {
     /// Created in this transaction.
     new: bool,
+    /// For a work order edited by hand: write it only if the file still
+    /// holds these bytes.
+    guard: Option<Option<Vec<u8>>>,
     mission: MissionId,
     dir: OrcDir,
     before: WorkOrder,
@@ -62,6 +65,9 @@ pub struct WorkSet<'t, 's> {
     /// The grove whose pending edit this transaction applies: its
     /// assignment is loaded from the ledger (the last good version).
     applying: Option<GroveId>,
+    /// The edited bytes being applied: the file is rewritten only if it
+    /// still holds them (an agent may have saved again meanwhile).
+    applying_bytes: Option<Option<Vec<u8>>>,
 }
 
 impl<'t, 's> WorkSet<'t, 's> {
@@ -118,6 +124,7 @@ impl<'t, 's> WorkSet<'t, 's> {
                 id,
                 Entry {
                     new: false,
+                    guard: None,
                     mission,
                     dir,
                     before: wo.clone(),
@@ -135,6 +142,7 @@ impl<'t, 's> WorkSet<'t, 's> {
             wo.id,
             Entry {
                 new: true,
+                guard: None,
                 mission: wo.mission,
                 dir: dir.clone(),
                 before: wo.clone(),
@@ -145,13 +153,15 @@ impl<'t, 's> WorkSet<'t, 's> {
     }
 
     /// Takes a work order edited by hand as the new state of `now.id`
-    /// (`before`: the ledger's version, None for a new file) and returns what
-    /// changed, in the words of the equivalent command.
+    /// (`before`: the ledger's version, None for a new file; `edited`: the
+    /// file's bytes, which must still be there when it is rewritten) and
+    /// returns what changed, in the words of the equivalent command.
     pub fn adopt(
         &mut self,
         dir: &OrcDir,
         before: Option<WorkOrder>,
         now: WorkOrder,
+        edited: Vec<u8>,
     ) -> Result<String> {
         let id = now.id;
         lock_work_order(self.tx, dir, now.mission, id)?;
@@ -180,6 +190,7 @@ impl<'t, 's> WorkSet<'t, 's> {
             id,
             Entry {
                 new: before.is_none(),
+                guard: Some(Some(edited)),
                 mission: now.mission,
                 dir: dir.clone(),
                 before: before.clone().unwrap_or_else(|| now.clone()),
@@ -243,6 +254,12 @@ impl<'t, 's> WorkSet<'t, 's> {
             .as_mut())
     }
 
+    /// Records the edited bytes of the file being applied (see
+    /// `applying_bytes`).
+    pub fn applying_bytes(&mut self, bytes: Option<Vec<u8>>) {
+        self.applying_bytes = Some(bytes);
+    }
+
     /// Replaces the assignment of `grove` (which must have been loaded with
     /// [`WorkSet::assignment`]).
     pub fn set_assignment(&mut self, grove: GroveId, a: Assignment) {
@@ -298,11 +315,18 @@ impl<'t, 's> WorkSet<'t, 's> {
             if !e.new && e.now == e.before {
                 continue;
             }
-            self.tx.stage(
+            let (path, ledger_path, bytes) = (
                 e.dir.path(&work_order_rel(e.now.id)),
                 work_order_ledger_path(e.mission, e.now.id),
                 model::to_file_bytes(&e.now),
-            )?;
+            );
+            match &e.guard {
+                Some(expected) => {
+                    self.tx
+                        .stage_guarded(path, ledger_path, bytes, expected.clone())?
+                }
+                None => self.tx.stage(path, ledger_path, bytes)?,
+            }
             if !e.what.is_empty() {
                 lines.push(format!("{}: {}", e.now.id, e.what.join(", ")));
             }
@@ -312,11 +336,19 @@ impl<'t, 's> WorkSet<'t, 's> {
                 continue;
             }
             if let Some(a) = &slot.now {
-                self.tx.stage(
+                let (path, ledger_path) = (
                     slot.dir.path(ASSIGNMENT_FILE),
                     grove_ledger_path(*grove, ASSIGNMENT_FILE),
-                    model::to_file_bytes(a),
-                )?;
+                );
+                match (&self.applying, &self.applying_bytes) {
+                    (Some(g), Some(expected)) if g == grove => self.tx.stage_guarded(
+                        path,
+                        ledger_path,
+                        model::to_file_bytes(a),
+                        expected.clone(),
+                    )?,
+                    _ => self.tx.stage(path, ledger_path, model::to_file_bytes(a))?,
+                }
             }
         }
         lines.append(&mut self.lines);
@@ -587,6 +619,7 @@ pub fn run_applying<'s, T>(
                 lines: Vec::new(),
                 pending: None,
                 applying,
+                applying_bytes: None,
             };
             let outcome = body(&mut ws).and_then(|(value, message)| {
                 let lines = ws.finish()?;

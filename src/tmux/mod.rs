@@ -41,9 +41,11 @@ pub struct Pane {
     pub path: String,
     pub command: String,
     pub width: u32,
+    /// The command the pane was started with, as tmux shows it.
+    pub start: String,
 }
 
-const PANE_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_name}\t#{@orc_role}\t#{@orc_grove}\t#{@orc_mission}\t#{pane_dead}\t#{pane_current_path}\t#{pane_current_command}\t#{pane_width}";
+const PANE_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_name}\t#{@orc_role}\t#{@orc_grove}\t#{@orc_mission}\t#{pane_dead}\t#{pane_current_path}\t#{pane_current_command}\t#{pane_width}\t#{pane_start_command}";
 
 impl Tmux {
     /// The server on `socket` (`-L`), else `ORC_TMUX_SOCKET`, else the
@@ -262,6 +264,14 @@ impl Tmux {
         self.call(&["capture-pane", "-p", "-J", "-t", pane])
     }
 
+    /// Restarts `pane` with `argv` in `dir` (killing what runs there).
+    pub fn respawn(&self, pane: &str, dir: &Path, argv: &[String]) -> Result<()> {
+        let dir = dir.display().to_string();
+        let mut args = vec!["respawn-pane", "-k", "-t", pane, "-c", &dir];
+        args.extend(argv.iter().map(String::as_str));
+        self.call(&args).map(|_| ())
+    }
+
     pub fn kill_session(&self, session: &str) -> Result<()> {
         self.call(&["kill-session", "-t", &format!("={session}")])
             .map(|_| ())
@@ -274,7 +284,7 @@ impl Tmux {
 
 fn parse_pane(line: &str) -> Option<Pane> {
     let f: Vec<&str> = line.split('\t').collect();
-    if f.len() < 10 {
+    if f.len() < 11 {
         return None;
     }
     Some(Pane {
@@ -288,6 +298,7 @@ fn parse_pane(line: &str) -> Option<Pane> {
         path: f[7].into(),
         command: f[8].into(),
         width: f[9].parse().unwrap_or(0),
+        start: f[10..].join("\t"),
     })
 }
 

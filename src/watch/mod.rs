@@ -95,7 +95,15 @@ pub fn run(session_opts: &ops::Options, opts: Options) -> Result<()> {
     }
     let lock_path = s.ledger.lock_path("watch");
     let info_path = lock_path.with_extension("json");
-    let Some(lock) = FileLock::try_acquire(&lock_path)? else {
+    // A watcher being replaced (deploy restarting it) may still be on its
+    // way out: give it a moment before refusing.
+    let mut lock = FileLock::try_acquire(&lock_path)?;
+    let grace = Instant::now() + Duration::from_secs(3);
+    while lock.is_none() && Instant::now() < grace {
+        std::thread::sleep(Duration::from_millis(50));
+        lock = FileLock::try_acquire(&lock_path)?;
+    }
+    let Some(lock) = lock else {
         let who = fsio::read_regular(&info_path)
             .ok()
             .and_then(|b| decode::decode::<Holder>(&b).ok());
@@ -178,7 +186,11 @@ impl Watcher {
     ) -> Result<Watcher> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let fs = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if let Ok(event) = res {
+            // Only writes matter. Opens and reads (the watcher's own among
+            // them) must not wake it, or it would spin.
+            if let Ok(event) = res
+                && !matches!(event.kind, notify::EventKind::Access(_))
+            {
                 for path in event.paths {
                     let _ = tx.send(path);
                 }
@@ -512,9 +524,6 @@ impl Watcher {
         if let Some(g) = ev.grove() {
             self.activity.insert(g, Instant::now());
             self.idle_reported.remove(&g);
-        }
-        if let Event::Assigned { grove, .. } | Event::Released { grove } = ev {
-            self.pane_problem.remove(grove);
         }
         self.notifier.send(ev);
     }

@@ -82,7 +82,12 @@ impl Notifier {
             return;
         }
         let Some(pane) = self.find(target) else {
-            println!("{} (no pane for {target:?}; not nudged)", clock());
+            let who = match target {
+                Target::Imp(g) => format!("the IMP of {g}"),
+                Target::Deputy(m) => format!("the deputy of {m}"),
+                Target::Log => String::new(),
+            };
+            println!("{} (no pane for {who}; not nudged)", clock());
             return;
         };
         let queue = self.queues.entry(pane.id.clone()).or_insert_with(|| {
