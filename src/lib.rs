@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod demo;
 pub mod deploy;
 pub mod doctor;
 pub mod error;

@@ -704,3 +704,33 @@ fn work_of_a_dead_agent_is_dispatched_to_the_other_grove_and_completed() {
     });
     println!("{}/{} checkpoints", cp.passed, cp.passed);
 }
+
+#[test]
+fn orc_demo_runs_the_story_and_cleans_up() {
+    let env = TestEnv::bare();
+    let mut cmd = env.command(TestEnv::bin(), &env.root);
+    cmd.args(["demo", "--pace", "0"]).env("TMPDIR", &env.root);
+    let out = common::run(cmd, "orc demo".into()).ok();
+    for step in [
+        "1. A project",
+        "2. orc init",
+        "3. The tmux session",
+        "5. The watcher dispatches",
+        "6. Done",
+    ] {
+        assert!(out.stdout.contains(step), "{step}: {}", out.stdout);
+    }
+    assert!(out.stdout.contains("WO-001  done"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("WO-005: in_progress -> done"),
+        "the story is printed: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Cleaned up"), "{}", out.stdout);
+    let leftovers: Vec<_> = std::fs::read_dir(&env.root)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("orc-demo-"))
+        .collect();
+    assert!(leftovers.is_empty(), "the demo directory is removed");
+}

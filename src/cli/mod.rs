@@ -104,6 +104,21 @@ pub enum Command {
     Teardown(session::TeardownArgs),
     /// Attach to the mission's tmux session.
     Attach(session::TeardownArgs),
+    /// Watch a mission run itself on a built-in example (needs git and tmux).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Leave the repository, the ledger and the tmux session in place.
+    #[arg(long)]
+    pub keep: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value = "180")]
+    pub timeout: u64,
+    /// Seconds the scripted agents pause before each step (0: full speed).
+    #[arg(long, default_value = "1")]
+    pub pace: f64,
 }
 
 /// Runs orc with the process arguments and returns the exit code.
@@ -140,6 +155,13 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
     if let Command::Watch(args) = &cli.command {
         return session::watch(&opts, args);
     }
+    if let Command::Demo(args) = &cli.command {
+        return crate::demo::run(&crate::demo::Options {
+            keep: args.keep,
+            timeout: std::time::Duration::from_secs(args.timeout),
+            pace: args.pace,
+        });
+    }
     let session = Session::open(&opts)?;
     apply_pending_here(&session, &cli.command);
     match &cli.command {
@@ -160,7 +182,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Prime(args) => agent::prime(&session, args, out),
         Command::Hooks(cmd) => agent::hooks(&session, cmd, out),
         Command::Doctor => agent::doctor(&session, out),
-        Command::Watch(_) => unreachable!("handled above"),
+        Command::Watch(_) | Command::Demo(_) => unreachable!("handled above"),
         Command::Deploy(args) => session::deploy(&session, args, out),
         Command::Teardown(args) => session::teardown(&session, args, out),
         Command::Attach(args) => session::attach(&session, args),
