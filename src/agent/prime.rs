@@ -162,7 +162,7 @@ fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
     let mission = crate::ops::mission::show(s, mission_id)?;
     let loaded = Loaded::read(&s.mission_dir(mission_id)?)?;
     let unread = mail::unread(s, Recipient::Deputy(mission_id))?;
-    let (dispatchable, idle) = assign::dispatchable(s, mission_id)?;
+    let (dispatchable, idle) = assign::dispatchable_in(s, mission_id, &loaded)?;
     let (groves, _) = s.groves()?;
     let mut out = Vec::new();
     out.push(format!(

@@ -406,11 +406,17 @@ impl Ledger {
     }
 
     fn write_tree(&self, base: ObjectId, changes: &[Change]) -> Result<ObjectId> {
+        // gix's plumbing editor: the porcelain one checks that every entry
+        // of every rewritten tree exists (a stat per loose object), which
+        // would make each commit cost O(entries). Ours exist: the blobs were
+        // just written, the rest come from the tree being edited.
         let mut editor = self
             .repo
             .edit_tree(base)
-            .map_err(|e| Error::git("cannot edit the ledger tree", e))?;
+            .map_err(|e| Error::git("cannot edit the ledger tree", e))?
+            .detach();
         for change in changes {
+            let components = change.path().split('/');
             match change {
                 Change::Put { path, bytes } => {
                     let blob = self
@@ -418,19 +424,18 @@ impl Ledger {
                         .write_blob(bytes)
                         .map_err(|e| Error::git(&format!("cannot store {path}"), e))?;
                     editor
-                        .upsert(path.as_str(), EntryKind::Blob, blob.detach())
+                        .upsert(components, EntryKind::Blob, blob.detach())
                         .map_err(|e| Error::git(&format!("cannot record {path}"), e))?;
                 }
                 Change::Delete { path } => {
                     editor
-                        .remove(path.as_str())
+                        .remove(components)
                         .map_err(|e| Error::git(&format!("cannot remove {path}"), e))?;
                 }
             }
         }
         editor
-            .write()
-            .map(|id| id.detach())
+            .write(|tree| self.repo.write_object(tree).map(|id| id.detach()))
             .map_err(|e| Error::git("cannot write the ledger tree", e))
     }
 

@@ -17,6 +17,10 @@ pub const MAX_DEPTH: usize = 32;
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let text = check_text(bytes)?;
     check_structure(text)?;
+    // The fast path; the slow one below only runs to explain a failure.
+    if let Ok(value) = serde_json::from_str::<T>(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -135,9 +139,23 @@ impl<'de> Visitor<'de> for Strict {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let depth = self.deeper()?;
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+        // Keys borrowed from the input where possible; a linear scan beats
+        // hashing for the small objects orc reads.
+        let mut seen: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut many: Option<HashSet<String>> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let duplicate = match &mut many {
+                Some(set) => !set.insert(key.to_string()),
+                None => {
+                    let dup = seen.contains(&key);
+                    seen.push(key.clone());
+                    if seen.len() > 32 {
+                        many = Some(seen.drain(..).map(|k| k.into_owned()).collect());
+                    }
+                    dup
+                }
+            };
+            if duplicate {
                 return Err(de::Error::custom(format!(
                     "duplicate key {:?}; each key may appear once per object",
                     super::id::shorten(&key)

@@ -544,6 +544,15 @@ pub fn discover(s: &Session, mission: MissionId, auto_claim: bool) -> Result<Dis
 /// Ready leaf work and idle groves of a mission.
 pub fn dispatchable(s: &Session, mission: MissionId) -> Result<(Vec<WorkOrder>, Vec<GroveId>)> {
     let loaded = Loaded::read(&s.mission_dir(mission)?)?;
+    dispatchable_in(s, mission, &loaded)
+}
+
+/// Like [`dispatchable`], with the mission's work orders already read.
+pub fn dispatchable_in(
+    s: &Session,
+    mission: MissionId,
+    loaded: &Loaded,
+) -> Result<(Vec<WorkOrder>, Vec<GroveId>)> {
     let ready: Vec<WorkOrder> = loaded
         .ready()
         .into_iter()

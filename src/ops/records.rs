@@ -183,25 +183,49 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Reads every file in `work-orders/`, in id order.
+    /// Reads every file in `work-orders/`, in id order, on all cores.
     pub fn read(dir: &OrcDir) -> Result<Loaded> {
-        let mut loaded = Loaded::default();
-        for name in dir.list(WORK_ORDERS_DIR)? {
+        let names = dir.list(WORK_ORDERS_DIR)?;
+        let read_one = |name: &String| -> std::result::Result<WorkOrder, Problem> {
             let path = dir.path(&format!("{WORK_ORDERS_DIR}/{name}"));
-            let id = name
+            let named = name
                 .strip_suffix(".json")
                 .and_then(|stem| WorkOrderId::parse(stem).ok())
-                .filter(|id| id.file_name() == name);
-            let Some(_) = id else {
-                loaded.problems.push(Problem {
+                .is_some_and(|id| id.file_name() == *name);
+            if !named {
+                return Err(Problem {
                     file: path,
                     error: "unexpected file name (work order files are named WO-<digits>.json, such as WO-001.json)".into(),
                 });
-                continue;
-            };
-            match read_record(&path, |wo: &WorkOrder| wo.validate(&name)) {
+            }
+            read_record(&path, |wo: &WorkOrder| wo.validate(name))
+                .map_err(|e| Problem::from_error(path, &e))
+        };
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let results: Vec<std::result::Result<WorkOrder, Problem>> = if names.len() < 64
+            || workers < 2
+        {
+            names.iter().map(read_one).collect()
+        } else {
+            let chunk = names.len().div_ceil(workers);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = names
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || part.iter().map(read_one).collect::<Vec<_>>()))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a reader thread panicked"))
+                    .collect()
+            })
+        };
+        let mut loaded = Loaded::default();
+        for r in results {
+            match r {
                 Ok(wo) => loaded.orders.push(wo),
-                Err(e) => loaded.problems.push(Problem::from_error(path, &e)),
+                Err(p) => loaded.problems.push(p),
             }
         }
         loaded.orders.sort_by_key(|wo| wo.id);
