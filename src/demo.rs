@@ -289,7 +289,13 @@ fn story(demo: &Demo, opts: &Options) -> Result<()> {
             }
             parent_done |= id == "WO-001" && status == "done";
         }
-        if parent_done {
+        // Files are written a moment before their commit; the story is
+        // told from the ledger, so wait for it there.
+        if parent_done
+            && demo
+                .orc(repo, &["log", "WO-001", "-n", "1"])
+                .is_ok_and(|l| l.contains("-> done"))
+        {
             break;
         }
         if start.elapsed() > opts.timeout {

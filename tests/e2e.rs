@@ -381,10 +381,35 @@ fn a_mission_runs_itself() {
             log,
         )
     });
+    let t0 = Instant::now();
     cp.wait("the parent completes with nobody typing", || {
         let wo = st.wo("WO-001");
         expect(wo["status"] == "done", wo["status"].clone())
     });
+    if t0.elapsed() > Duration::from_secs(5) {
+        let w = st.tmux.pane("watch", None).unwrap();
+        eprintln!(
+            "SLOW\nWATCH:\n{}\nCMD:\n{}\nEDIT:\n{}\nDEPUTY:\n{}",
+            st.tmux.capture(&w),
+            st.log("echo-cmd"),
+            st.log("echo-edit"),
+            st.log("MISSION-001")
+        );
+        for g in ["echo-cmd", "echo-edit"] {
+            let p = st
+                .tmux
+                .pane(
+                    "imp",
+                    Some(if g == "echo-cmd" {
+                        "GROVE-001"
+                    } else {
+                        "GROVE-002"
+                    }),
+                )
+                .unwrap();
+            eprintln!("PANE {g}:\n{}", st.tmux.capture(&p));
+        }
+    }
     let story = st.story()[before..].to_vec();
     let done_order: Vec<String> = story
         .iter()

@@ -570,11 +570,7 @@ impl Watcher {
                 .collect(),
             Err(_) => return,
         };
-        let panes = if self.notifier.tmux().is_some() {
-            Some(self.notifier.panes(true).to_vec())
-        } else {
-            None
-        };
+        let panes = self.list_panes();
         for (g, mission) in &groves {
             let active = ops::workset::last_good_assignment(s, *g)
                 .ok()
@@ -661,6 +657,20 @@ impl Watcher {
         }
     }
 
+    /// The tmux panes (None without tmux). Every grove whose agent pane is
+    /// listed is remembered as deployed, so that its pane disappearing
+    /// later is noticed however quickly it happens.
+    fn list_panes(&mut self) -> Option<Vec<crate::tmux::Pane>> {
+        self.notifier.tmux()?;
+        let panes = self.notifier.panes(true).to_vec();
+        for p in panes.iter().filter(|p| p.role == "imp") {
+            if let Ok(g) = GroveId::parse(&p.grove) {
+                self.pane_seen.insert(g);
+            }
+        }
+        Some(panes)
+    }
+
     /// Assigns ready work to idle groves whose agent is alive.
     fn dispatch(&mut self, s: &Session) {
         let missions: Vec<MissionId> = self
@@ -671,11 +681,7 @@ impl Watcher {
                 Owner::Grove(_) => None,
             })
             .collect();
-        let panes = if self.notifier.tmux().is_some() {
-            Some(self.notifier.panes(true).to_vec())
-        } else {
-            None
-        };
+        let panes = self.list_panes();
         for mission in missions {
             let Ok((ready, idle)) = assign::dispatchable(s, mission) else {
                 continue;
