@@ -26,6 +26,10 @@ use crate::store::FileLock;
 
 pub mod worktree;
 
+/// How long a leftover `refs/heads/<branch>.lock` may stay before a writer
+/// holding the ledger lock removes it (see [`Ledger::commit`]).
+const STALE_REF_LOCK: Duration = Duration::from_millis(250);
+
 /// The default ledger branch.
 pub const DEFAULT_BRANCH: &str = "orc";
 /// The ledger's marker file at the root of its tree.
@@ -142,6 +146,15 @@ impl Ledger {
     pub fn common_dir(&self) -> PathBuf {
         let dir = self.repo.common_dir();
         dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    }
+
+    /// The lock file git (and gix) create while updating the branch ref.
+    fn ref_lock_path(&self) -> PathBuf {
+        self.repo
+            .common_dir()
+            .join("refs")
+            .join("heads")
+            .join(format!("{}.lock", self.branch))
     }
 
     /// The lock file `name` shared by every process using this ledger.
@@ -278,7 +291,20 @@ impl Ledger {
         }
         let _lock = FileLock::acquire(&self.lock_path("ledger"), "the ledger", self.lock_timeout)?;
         const ATTEMPTS: usize = 20;
+        let ref_lock = self.ref_lock_path();
+        let mut ref_lock_seen: Option<std::time::Instant> = None;
         for attempt in 0..ATTEMPTS {
+            // git's ref lock is a file; an orc process killed while
+            // publishing leaves it behind. Holding the ledger lock, no orc
+            // process can be publishing, so a ref lock that stays there for
+            // a while is a leftover: remove it.
+            if ref_lock.exists() {
+                let since = *ref_lock_seen.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() > STALE_REF_LOCK {
+                    tracing::warn!("removing a stale ref lock {}", ref_lock.display());
+                    let _ = std::fs::remove_file(&ref_lock);
+                }
+            }
             let tip = self.require_tip()?;
             let old_tree = self.tree_of(tip)?;
             let tree = self.write_tree(old_tree, changes)?;
@@ -585,21 +611,50 @@ impl Ledger {
         }
         let old_entries = self.tree_entries(old)?;
         let new_entries = self.tree_entries(new)?;
-        let mut names: Vec<&String> = old_entries
-            .iter()
-            .chain(&new_entries)
-            .map(|e| &e.0)
-            .collect();
-        names.sort();
-        names.dedup();
-        for name in names {
-            let o = old_entries.iter().find(|e| &e.0 == name);
-            let n = new_entries.iter().find(|e| &e.0 == name);
+        // Git sorts tree entries (directories as if their name ended in
+        // `/`); comparing by that key lets one pass walk both lists.
+        let key = |e: &(String, ObjectId, bool)| {
+            let mut k = e.0.clone().into_bytes();
+            if e.2 {
+                k.push(b'/');
+            }
+            k
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < old_entries.len() || j < new_entries.len() {
+            let o = old_entries.get(i);
+            let n = new_entries.get(j);
+            let (o, n) = match (o, n) {
+                (Some(a), Some(b)) => match key(a).cmp(&key(b)) {
+                    std::cmp::Ordering::Less => {
+                        i += 1;
+                        (Some(a), None)
+                    }
+                    std::cmp::Ordering::Greater => {
+                        j += 1;
+                        (None, Some(b))
+                    }
+                    std::cmp::Ordering::Equal => {
+                        i += 1;
+                        j += 1;
+                        (Some(a), Some(b))
+                    }
+                },
+                (Some(a), None) => {
+                    i += 1;
+                    (Some(a), None)
+                }
+                (None, b) => {
+                    j += 1;
+                    (None, b)
+                }
+            };
             if o.map(|e| e.1) == n.map(|e| e.1) {
                 continue;
             }
+            let name = o.or(n).map(|e| e.0.clone()).unwrap_or_default();
             let path = if prefix.is_empty() {
-                name.clone()
+                name
             } else {
                 format!("{prefix}/{name}")
             };

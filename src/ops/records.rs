@@ -186,8 +186,14 @@ impl Loaded {
     /// Reads every file in `work-orders/`, in id order, on all cores.
     pub fn read(dir: &OrcDir) -> Result<Loaded> {
         let names = dir.list(WORK_ORDERS_DIR)?;
+        if names.is_empty() {
+            return Ok(Loaded::default());
+        }
+        let wo_dir = dir.path(WORK_ORDERS_DIR);
+        let handle = crate::store::fsio::Dir::open(&wo_dir)
+            .map_err(|e| Error::io("cannot open", &wo_dir, e))?;
         let read_one = |name: &String| -> std::result::Result<WorkOrder, Problem> {
-            let path = dir.path(&format!("{WORK_ORDERS_DIR}/{name}"));
+            let path = wo_dir.join(name);
             let named = name
                 .strip_suffix(".json")
                 .and_then(|stem| WorkOrderId::parse(stem).ok())
@@ -198,7 +204,10 @@ impl Loaded {
                     error: "unexpected file name (work order files are named WO-<digits>.json, such as WO-001.json)".into(),
                 });
             }
-            read_record(&path, |wo: &WorkOrder| wo.validate(name))
+            handle
+                .read(name)
+                .map_err(|e| e.into_error(&path))
+                .and_then(|bytes| decode_record(&path, &bytes, |wo: &WorkOrder| wo.validate(name)))
                 .map_err(|e| Problem::from_error(path, &e))
         };
         let workers = std::thread::available_parallelism()

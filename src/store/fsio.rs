@@ -63,11 +63,22 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>, ReadError> {
             meta.len()
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    (&mut file)
-        .take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
+    // One read of the size fstat gave (plus one byte, to notice a file that
+    // grew meanwhile); then, only if it did grow, read on.
+    let size = meta.len() as usize;
+    let mut bytes = vec![0u8; size + 1];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(bytes.len() * 2, 0);
+        }
+        let n = file.read(&mut bytes[filled..]).map_err(ReadError::Io)?;
+        filled += n;
+        if n == 0 || filled == size || filled as u64 > MAX_FILE_SIZE {
+            break;
+        }
+    }
+    bytes.truncate(filled);
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Err(ReadError::Bad(format!(
             "grew over the limit of {MAX_FILE_SIZE} bytes (1 MiB) while being read"
@@ -202,5 +213,79 @@ mod tests {
         fs::create_dir(dir.path().join("d.json")).unwrap();
         let err = write_atomic(&dir.path().join("d.json"), b"x").unwrap_err();
         assert!(err.message.contains("is a directory"), "{}", err.message);
+    }
+}
+
+/// A directory opened for reading the files in it by name (`openat`), which
+/// spares the kernel walking the whole path for every file of a listing.
+pub struct Dir {
+    file: File,
+    path: std::path::PathBuf,
+}
+
+impl Dir {
+    pub fn open(path: &Path) -> std::io::Result<Dir> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(path)?;
+        Ok(Dir {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Like [`read_regular`] for the file `name` of this directory. The
+    /// common case costs open, read and close; the checks that need
+    /// `fstat` run only when a read looks unusual.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>, ReadError> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let c_name = std::ffi::CString::new(name)
+            .map_err(|_| ReadError::Bad("has a NUL byte in its name".into()))?;
+        // SAFETY: a valid directory fd and a NUL-terminated name; the fd
+        // returned is owned by the File below.
+        let fd = unsafe {
+            libc::openat(
+                self.file.as_raw_fd(),
+                c_name.as_ptr(),
+                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::ENOENT) => ReadError::Missing,
+                Some(libc::ELOOP) => {
+                    return read_regular(&self.path.join(name));
+                }
+                _ => ReadError::Io(e),
+            });
+        }
+        // SAFETY: `fd` is a fresh descriptor we own.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        let mut bytes = vec![0u8; 4096];
+        let mut filled = 0;
+        loop {
+            if filled == bytes.len() {
+                if bytes.len() as u64 > MAX_FILE_SIZE {
+                    break;
+                }
+                bytes.resize(bytes.len() * 2, 0);
+            }
+            match file.read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+                    return read_regular(&self.path.join(name));
+                }
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+        if filled == 0 || filled as u64 > MAX_FILE_SIZE {
+            // Empty, special, or too big: let the careful reader say which.
+            return read_regular(&self.path.join(name));
+        }
+        bytes.truncate(filled);
+        Ok(bytes)
     }
 }

@@ -237,10 +237,24 @@ impl Tmux {
             .collect())
     }
 
-    /// Types `text` literally into `pane`, then presses Enter separately.
+    /// Types `text` literally into `pane`, then presses Enter with a
+    /// separate `send-keys` (two tmux commands, one tmux process: `;` is
+    /// tmux's command separator, passed as its own argument).
     pub fn send_line(&self, pane: &str, text: &str) -> Result<()> {
-        self.call(&["send-keys", "-t", pane, "-l", "--", text])?;
-        self.call(&["send-keys", "-t", pane, "Enter"]).map(|_| ())
+        self.call(&[
+            "send-keys",
+            "-t",
+            pane,
+            "-l",
+            "--",
+            text,
+            ";",
+            "send-keys",
+            "-t",
+            pane,
+            "Enter",
+        ])
+        .map(|_| ())
     }
 
     /// Shows `text` to the clients attached to `session`.
