@@ -173,49 +173,6 @@ pub(crate) fn open_lock_file(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_links_directories_and_big_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("target.json");
-        fs::write(&target, b"{}").unwrap();
-        let link = dir.path().join("link.json");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(
-            matches!(read_regular(&link), Err(ReadError::Bad(m)) if m.contains("symbolic link"))
-        );
-        assert!(
-            matches!(read_regular(dir.path()), Err(ReadError::Bad(m)) if m.contains("directory"))
-        );
-        let big = dir.path().join("big.json");
-        fs::write(&big, vec![b' '; (MAX_FILE_SIZE + 1) as usize]).unwrap();
-        assert!(
-            matches!(read_regular(&big), Err(ReadError::Bad(m)) if m.contains("over the limit"))
-        );
-        assert!(matches!(
-            read_regular(&dir.path().join("nope")),
-            Err(ReadError::Missing)
-        ));
-        assert_eq!(read_regular(&target).unwrap(), b"{}");
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.json");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        fs::create_dir(dir.path().join("d.json")).unwrap();
-        let err = write_atomic(&dir.path().join("d.json"), b"x").unwrap_err();
-        assert!(err.message.contains("is a directory"), "{}", err.message);
-    }
-}
-
 /// A directory opened for reading the files in it by name (`openat`), which
 /// spares the kernel walking the whole path for every file of a listing.
 pub struct Dir {
@@ -287,5 +244,48 @@ impl Dir {
         }
         bytes.truncate(filled);
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_links_directories_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.json");
+        fs::write(&target, b"{}").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(
+            matches!(read_regular(&link), Err(ReadError::Bad(m)) if m.contains("symbolic link"))
+        );
+        assert!(
+            matches!(read_regular(dir.path()), Err(ReadError::Bad(m)) if m.contains("directory"))
+        );
+        let big = dir.path().join("big.json");
+        fs::write(&big, vec![b' '; (MAX_FILE_SIZE + 1) as usize]).unwrap();
+        assert!(
+            matches!(read_regular(&big), Err(ReadError::Bad(m)) if m.contains("over the limit"))
+        );
+        assert!(matches!(
+            read_regular(&dir.path().join("nope")),
+            Err(ReadError::Missing)
+        ));
+        assert_eq!(read_regular(&target).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        fs::create_dir(dir.path().join("d.json")).unwrap();
+        let err = write_atomic(&dir.path().join("d.json"), b"x").unwrap_err();
+        assert!(err.message.contains("is a directory"), "{}", err.message);
     }
 }
