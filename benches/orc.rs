@@ -106,7 +106,7 @@ fn build(n: usize) -> World {
         ]));
     }
     // The work orders: written as orc writes them, committed in one go.
-    let mut rng = Rng(0x5eed_0c);
+    let mut rng = Rng(0x005e_ed0c);
     let ts = Timestamp::parse("2026-11-21T09:30:00Z").unwrap();
     let per = n / MISSIONS;
     let mut changes = Vec::new();
@@ -277,7 +277,7 @@ fn bench_size(w: &World, samples: usize, rows: &mut Vec<Row>) {
     .unwrap();
     let t = target.to_string();
     let toggle = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             Status::InProgress
         } else {
             Status::Review
