@@ -414,7 +414,16 @@ pub fn diff_edit(old: &Assignment, new: &Assignment) -> Result<Vec<Edit>, String
                 o.id
             ));
         }
-        if n.notes.len() < o.notes.len() || n.notes[..o.notes.len()] != o.notes[..] {
+        // An agent that rewrites the file from its own copy may leave out
+        // the `at` and `by` orc filled in: such a note is the same note.
+        let same_note = |old: &AssignedNote, new: &AssignedNote| {
+            old.text == new.text
+                && (new.at.is_none() || new.at == old.at)
+                && (new.by.is_none() || new.by == old.by)
+        };
+        if n.notes.len() < o.notes.len()
+            || !o.notes.iter().zip(&n.notes).all(|(a, b)| same_note(a, b))
+        {
             return Err(format!(
                 "field `work_orders[{i}].notes` ({}): existing notes may not be changed or removed; append new ones at the end",
                 o.id

@@ -306,12 +306,49 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
     let id = edit.id;
     let mut what: Vec<String> = Vec::new();
     let mut moved: Option<(Status, Status)> = None;
+    let mut recovered = false;
+    // Notes by this actor that the work order already has but the
+    // assignment's last good version does not mirror yet: added by an
+    // apply that was interrupted between writing and committing (or whose
+    // work order was committed on its own since). They are not added again.
+    let mut already_noted: Vec<String> = {
+        let actor = ws.session().actor.clone();
+        let mirrored: Vec<String> = match super::records::grove_of_actor(&actor) {
+            Some(g) => ws
+                .assignment(g)?
+                .and_then(|a| a.work_orders.iter().find(|w| w.id == id).cloned())
+                .map(|w| {
+                    w.notes
+                        .into_iter()
+                        .filter(|n| n.by.as_deref() == Some(actor.as_str()))
+                        .map(|n| n.text)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut mirrored = mirrored;
+        let mut extra = Vec::new();
+        for n in ws.order(id)?.notes.iter().filter(|n| n.by == actor) {
+            match mirrored.iter().position(|t| *t == n.text) {
+                Some(i) => {
+                    mirrored.remove(i);
+                }
+                None => extra.push(n.text.clone()),
+            }
+        }
+        extra
+    };
     ws.change(id, |wo, cx| {
         let from = wo.status;
         let mut steps = Vec::new();
-        if let Some(to) = edit.status {
+        if let Some(to) = edit.status
+            && wo.status != to
+        {
             // An IMP may report review or done on work it never started:
-            // it starts implicitly.
+            // it starts implicitly. (A status the work order already has is
+            // nothing to do: the file may be ahead of the ledger after an
+            // interrupted apply.)
             if wo.status == Status::Assigned && matches!(to, Status::Review | Status::Done) {
                 set_status(wo, Status::InProgress, cx, None)?;
                 steps.push("assigned -> in_progress".to_string());
@@ -333,6 +370,13 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
             }
         }
         for text in &edit.new_notes {
+            if let Some(i) = already_noted.iter().position(|t| t == text) {
+                // Added by an apply that was interrupted before its commit:
+                // the file is ahead of the ledger, and is committed as it is.
+                already_noted.remove(i);
+                recovered = true;
+                continue;
+            }
             add_note(wo, cx, text.clone());
             steps.push(format!("note by {}", cx.actor));
         }
@@ -342,6 +386,12 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
         what = steps.clone();
         Ok(steps.join(", "))
     })?;
+    if recovered {
+        ws.touch(id)?;
+        if what.is_empty() {
+            what.push(format!("note by {}", ws.session().actor));
+        }
+    }
     // The subject names the status change when there is one (as the
     // equivalent command would), else the last thing done.
     let headline = match moved {

@@ -210,7 +210,13 @@ fn work_order_once(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<O
                 changes,
             })
         }
-        Err(e) if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) => Err(e),
+        // Not a problem with the edit: it is tried again later.
+        Err(e)
+            if e.message.ends_with(super::tx::CHANGED_UNDERNEATH)
+                || e.message.ends_with(super::workset::PENDING) =>
+        {
+            Err(e)
+        }
         Err(e) if matches!(e.kind, Kind::Conflict | Kind::Invalid | Kind::NotFound) => {
             reject(s, &dir, &rel, &ledger_path, Some(&bytes), &e.message)
         }
@@ -357,7 +363,11 @@ pub fn set_aside_and_restore(
     };
     if on_disk != on_ledger {
         match on_ledger {
-            Some(bytes) => fsio::write_atomic(&path, &bytes)?,
+            // Only over what was just looked at: a writer that saved again
+            // meanwhile keeps its new edit (it is handled as one).
+            Some(bytes) => {
+                fsio::write_atomic_if(&path, &bytes, on_disk.as_deref())?;
+            }
             None => fsio::remove_file_if_exists(&path)?,
         }
     }

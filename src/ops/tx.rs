@@ -188,23 +188,27 @@ impl<'s> Tx<'s> {
     fn finish(self, message: &Message) -> Result<()> {
         let mut written: Vec<(&PathBuf, Option<Vec<u8>>)> = Vec::new();
         let result = (|| {
+            // Files an agent may save at any moment first, each swapped in
+            // only if it still holds what was validated.
             for staged in &self.staged {
-                let Some(abs) = &staged.abs else { continue };
-                if let Some(expected) = &staged.guard {
-                    let now = match fsio::read_regular(abs) {
-                        Ok(bytes) => Some(bytes),
-                        Err(ReadError::Missing) => None,
-                        Err(_) => Some(Vec::new()),
-                    };
-                    if now != *expected {
-                        return Err(Error::conflict(format!(
-                            "{}: {CHANGED_UNDERNEATH}",
-                            abs.display()
-                        )));
-                    }
+                let (Some(abs), Some(expected)) = (&staged.abs, &staged.guard) else {
+                    continue;
+                };
+                if let Some(dir) = abs.parent() {
+                    fsio::create_dir_all(dir)?;
                 }
+                if !fsio::write_atomic_if(abs, &staged.bytes, expected.as_deref())? {
+                    return Err(Error::conflict(format!(
+                        "{}: {CHANGED_UNDERNEATH}",
+                        abs.display()
+                    )));
+                }
+                written.push((abs, expected.clone()));
             }
             for staged in &self.staged {
+                if staged.guard.is_some() {
+                    continue;
+                }
                 let Some(abs) = &staged.abs else { continue };
                 let old = match fsio::read_regular(abs) {
                     Ok(bytes) => Some(bytes),
@@ -233,7 +237,19 @@ impl<'s> Tx<'s> {
         })();
         if result.is_err() {
             for (abs, old) in written.iter().rev() {
+                let ours = self
+                    .staged
+                    .iter()
+                    .find(|s| s.abs.as_ref() == Some(*abs))
+                    .map(|s| s.bytes.as_slice());
+                let guarded = self
+                    .staged
+                    .iter()
+                    .any(|s| s.abs.as_ref() == Some(*abs) && s.guard.is_some());
                 let _ = match old {
+                    // A file agents write: put it back only if it still
+                    // holds what this transaction wrote.
+                    Some(bytes) if guarded => fsio::write_atomic_if(abs, bytes, ours).map(|_| ()),
                     Some(bytes) => fsio::write_atomic(abs, bytes),
                     None => fsio::remove_file_if_exists(abs),
                 };

@@ -36,6 +36,9 @@ use crate::store::orcdir::{ASSIGNMENT_FILE, work_order_rel};
 struct Entry {
     /// Created in this transaction.
     new: bool,
+    /// To be committed even if unchanged here: its file is ahead of the
+    /// ledger (an interrupted apply wrote it).
+    force: bool,
     /// For a work order edited by hand: write it only if the file still
     /// holds these bytes.
     guard: Option<Option<Vec<u8>>>,
@@ -48,6 +51,9 @@ struct Entry {
 
 struct GroveSlot {
     dir: OrcDir,
+    /// The file's bytes when it was loaded: it is rewritten only if it
+    /// still holds them (an agent may save at any moment).
+    on_disk: Option<Vec<u8>>,
     before: Option<Assignment>,
     now: Option<Assignment>,
     /// Work orders to add to the assignment on refresh.
@@ -124,6 +130,7 @@ impl<'t, 's> WorkSet<'t, 's> {
                 id,
                 Entry {
                     new: false,
+                    force: false,
                     guard: None,
                     mission,
                     dir,
@@ -142,6 +149,7 @@ impl<'t, 's> WorkSet<'t, 's> {
             wo.id,
             Entry {
                 new: true,
+                force: false,
                 guard: None,
                 mission: wo.mission,
                 dir: dir.clone(),
@@ -190,6 +198,7 @@ impl<'t, 's> WorkSet<'t, 's> {
             id,
             Entry {
                 new: before.is_none(),
+                force: false,
                 guard: Some(Some(edited)),
                 mission: now.mission,
                 dir: dir.clone(),
@@ -199,6 +208,16 @@ impl<'t, 's> WorkSet<'t, 's> {
             },
         );
         Ok(what)
+    }
+
+    /// Commits work order `id` as its file is, even if this transaction
+    /// does not change it (its file is ahead of the ledger).
+    pub fn touch(&mut self, id: WorkOrderId) -> Result<()> {
+        self.order(id)?;
+        if let Some(e) = self.orders.get_mut(&id) {
+            e.force = true;
+        }
+        Ok(())
     }
 
     /// Changes work order `id` with `f`, which returns what it did.
@@ -226,12 +245,13 @@ impl<'t, 's> WorkSet<'t, 's> {
                 &dir.lock_path(ASSIGNMENT_FILE),
                 &format!("{grove}'s {ASSIGNMENT_FILE}"),
             )?;
+            let on_disk = crate::store::fsio::read_regular(&dir.path(ASSIGNMENT_FILE)).ok();
             let current = if self.applying == Some(grove) {
                 last_good_assignment(self.s, grove)?
             } else if has_pending_edit(self.s, grove, &dir)? {
                 self.pending = Some(grove);
                 return Err(Error::conflict(format!(
-                    "{grove}'s {ASSIGNMENT_FILE} has an edit not yet applied"
+                    "{grove}'s {ASSIGNMENT_FILE} {PENDING}"
                 )));
             } else {
                 read_assignment(&dir)?
@@ -240,6 +260,7 @@ impl<'t, 's> WorkSet<'t, 's> {
                 grove,
                 GroveSlot {
                     dir,
+                    on_disk,
                     before: current.clone(),
                     now: current,
                     joins: Vec::new(),
@@ -284,7 +305,7 @@ impl<'t, 's> WorkSet<'t, 's> {
     pub fn changed(&self) -> Vec<&WorkOrder> {
         self.orders
             .values()
-            .filter(|e| e.new || e.now != e.before)
+            .filter(|e| e.new || e.force || e.now != e.before)
             .map(|e| &e.now)
             .collect()
     }
@@ -312,7 +333,7 @@ impl<'t, 's> WorkSet<'t, 's> {
 
         let mut lines = Vec::new();
         for e in self.orders.values() {
-            if !e.new && e.now == e.before {
+            if !e.new && !e.force && e.now == e.before {
                 continue;
             }
             let (path, ledger_path, bytes) = (
@@ -340,15 +361,12 @@ impl<'t, 's> WorkSet<'t, 's> {
                     slot.dir.path(ASSIGNMENT_FILE),
                     grove_ledger_path(*grove, ASSIGNMENT_FILE),
                 );
-                match (&self.applying, &self.applying_bytes) {
-                    (Some(g), Some(expected)) if g == grove => self.tx.stage_guarded(
-                        path,
-                        ledger_path,
-                        model::to_file_bytes(a),
-                        expected.clone(),
-                    )?,
-                    _ => self.tx.stage(path, ledger_path, model::to_file_bytes(a))?,
-                }
+                let expected = match (&self.applying, &self.applying_bytes) {
+                    (Some(g), Some(expected)) if g == grove => expected.clone(),
+                    _ => slot.on_disk.clone(),
+                };
+                self.tx
+                    .stage_guarded(path, ledger_path, model::to_file_bytes(a), expected)?;
             }
         }
         lines.append(&mut self.lines);
@@ -492,7 +510,7 @@ impl<'t, 's> WorkSet<'t, 's> {
     fn sync_assignments(&mut self) -> Result<()> {
         let mut groves: Vec<GroveId> = Vec::new();
         for e in self.orders.values() {
-            if !e.new && e.now == e.before {
+            if !e.new && !e.force && e.now == e.before {
                 continue;
             }
             for actor in [&e.now.assignee, &e.before.assignee].into_iter().flatten() {
@@ -542,7 +560,7 @@ impl<'t, 's> WorkSet<'t, 's> {
             || ids.iter().any(|id| {
                 self.orders
                     .get(id)
-                    .is_some_and(|e| e.new || e.now != e.before)
+                    .is_some_and(|e| e.new || e.force || e.now != e.before)
             });
         if !touches {
             return Ok(());
@@ -608,6 +626,7 @@ pub fn run_applying<'s, T>(
     mut body: impl FnMut(&mut WorkSet<'_, 's>) -> Result<(T, Message)>,
 ) -> Result<T> {
     let mut applied: Vec<GroveId> = Vec::new();
+    let mut changed = 0;
     loop {
         let mut pending = None;
         let result = tx::run(s, |tx| {
@@ -631,9 +650,23 @@ pub fn run_applying<'s, T>(
             outcome
         });
         match (result, pending) {
-            (Err(_), Some(grove)) if !applied.contains(&grove) => {
+            // An agent that keeps saving can have a new edit pending right
+            // after its last one was applied: apply again, a few times.
+            (Err(_), Some(grove)) if applied.iter().filter(|g| **g == grove).count() < 10 => {
                 super::assign::apply_pending(s, grove)?;
                 applied.push(grove);
+            }
+            // An agent saved its file while this transaction ran: start
+            // over (unless this is the apply of that very file, which its
+            // caller restarts with the new content).
+            (Err(e), _)
+                if applying.is_none()
+                    && e.message.ends_with(super::tx::CHANGED_UNDERNEATH)
+                    && changed < 20 =>
+            {
+                changed += 1;
+                applied.clear();
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
             (result, _) => return result,
         }
@@ -652,6 +685,11 @@ pub fn last_good_assignment(s: &Session, grove: GroveId) -> Result<Option<Assign
         }
     }
 }
+
+/// The end of the message of a transaction stopped by a pending direct
+/// edit (applied first, then the transaction runs again; never a reason to
+/// refuse anything).
+pub const PENDING: &str = "has an edit not yet applied";
 
 /// Whether the grove's `assigned-work.json` differs from the ledger's copy.
 pub fn has_pending_edit(s: &Session, grove: GroveId, dir: &OrcDir) -> Result<bool> {

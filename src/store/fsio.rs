@@ -142,6 +142,137 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Writes `bytes` to `path` only if the file still holds `expected` (None:
+/// absent), atomically with respect to writers that do not lock (agents
+/// saving with a rename): the new file is swapped in with
+/// `renameat2(RENAME_EXCHANGE)`, and if what came out is not `expected`,
+/// it is swapped back. Returns whether the write happened.
+pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{} has no parent directory", path.display())))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.swap-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("cannot write", path, e));
+    }
+    // Check before anything becomes visible: the file still holds what was
+    // validated (and which inode that is).
+    let checked_ino = if expected.is_some() {
+        use std::os::unix::fs::MetadataExt;
+        let current = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .and_then(|mut f| {
+                let ino = f.metadata()?.ino();
+                let mut b = Vec::new();
+                f.read_to_end(&mut b)?;
+                Ok((ino, b))
+            });
+        match current {
+            Ok((ino, b)) if Some(b.as_slice()) == expected => Some(ino),
+            _ => {
+                let _ = fs::remove_file(&tmp);
+                return Ok(false);
+            }
+        }
+    } else {
+        None
+    };
+    let flags = if expected.is_some() {
+        libc::RENAME_EXCHANGE
+    } else {
+        libc::RENAME_NOREPLACE
+    };
+    match renameat2(&tmp, path, flags) {
+        Ok(()) => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc::EEXIST) || e.raw_os_error() == Some(libc::ENOENT) =>
+        {
+            // Someone created (or removed) the file meanwhile.
+            let _ = fs::remove_file(&tmp);
+            return Ok(false);
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {
+            // No renameat2 on this file system: check, then rename.
+            let now = fs::read(path).ok();
+            if now.as_deref() != expected {
+                let _ = fs::remove_file(&tmp);
+                return Ok(false);
+            }
+            fs::rename(&tmp, path).map_err(|e| Error::io("cannot write", path, e))?;
+            return Ok(true);
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io("cannot write", path, e));
+        }
+    }
+    if expected.is_none() {
+        return Ok(true);
+    }
+    // `tmp` now holds what was at `path`: the file we checked, unless a
+    // writer renamed its own over it in the last microseconds.
+    let same = {
+        use std::os::unix::fs::MetadataExt;
+        fs::symlink_metadata(&tmp).is_ok_and(|m| Some(m.ino()) == checked_ino)
+    };
+    if same {
+        let _ = fs::remove_file(&tmp);
+        return Ok(true);
+    }
+    // Not what we validated: put it back.
+    if renameat2(&tmp, path, libc::RENAME_EXCHANGE).is_ok() {
+        // `tmp` holds ours again, unless a writer replaced ours meanwhile:
+        // then that newest file is theirs, and it wins.
+        match fs::read(&tmp) {
+            Ok(b) if b == bytes => {
+                let _ = fs::remove_file(&tmp);
+            }
+            _ => {
+                let _ = fs::rename(&tmp, path);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths; renameat2 does not keep them.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Creates a directory and its parents, with an error naming it.
 pub fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|e| {

@@ -393,7 +393,10 @@ impl Watcher {
             }
         }
         for (owner, rel) in files {
-            self.apply(&s, owner, &rel);
+            if !self.apply(&s, owner, &rel) {
+                // The next reconcile looks at every file again.
+                self.seen.clear();
+            }
         }
         self.process_ledger(&s);
         if self.opts.dispatch {
@@ -402,7 +405,8 @@ impl Watcher {
     }
 
     /// Applies a direct edit, telling the writer if it is refused.
-    fn apply(&mut self, s: &Session, owner: Owner, rel: &str) {
+    /// Returns false if it could not be handled now (tried again later).
+    fn apply(&mut self, s: &Session, owner: Owner, rel: &str) -> bool {
         match direct::apply(s, owner, rel) {
             Ok(Outcome::Nothing) => {}
             Ok(Outcome::Applied { changes, .. }) => {
@@ -422,8 +426,12 @@ impl Watcher {
                 };
                 self.notifier.send(&Event::Refused { target });
             }
-            Err(e) => println!("orc watch: {rel}: {}", e.message),
+            Err(e) => {
+                println!("orc watch: {rel}: {} (will try again)", e.message);
+                return false;
+            }
         }
+        true
     }
 
     /// Compares every watched file whose size or time changed since the
@@ -461,15 +469,20 @@ impl Watcher {
                     if self.seen.get(&path) == Some(&stamp) {
                         continue;
                     }
-                    self.seen.insert(path.clone(), stamp);
-                    self.apply(s, owner, &rel);
+                    // Remembered only once handled: a failed apply is tried
+                    // again at the next reconcile.
+                    if self.apply(s, owner, &rel) {
+                        self.seen.insert(path.clone(), stamp);
+                    } else {
+                        self.seen.remove(&path);
+                    }
                 }
             }
             // A deleted assignment file is restored.
             if let Owner::Grove(_) = owner
                 && !root.join("assigned-work.json").exists()
             {
-                self.apply(s, owner, "assigned-work.json");
+                let _ = self.apply(s, owner, "assigned-work.json");
             }
         }
     }
