@@ -64,7 +64,7 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
         .iter()
         .filter(|m| m.status == MissionStatus::Active)
     {
-        let dir = OrcDir::in_dir(Path::new(&m.workspace));
+        let dir = OrcDir::of_mission(Path::new(&m.workspace), m.id);
         config_check(
             s,
             &mut checks,

@@ -666,3 +666,34 @@ fn an_assignment_without_a_report_is_reported_to_the_deputy_once() {
         if n == 2 { Ok(()) } else { Err(format!("{n}")) }
     });
 }
+
+#[test]
+fn a_watcher_whose_repository_is_deleted_stops_with_an_environment_error() {
+    let env = TestEnv::with_mission();
+    let ws = env.workspace("MISSION-001");
+    let mut cmd = env.command(TestEnv::bin(), &ws);
+    cmd.args(["watch", "--interval", "50ms"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let lock = env.repo.join(".git/orc/locks/orc/watch.json");
+    wait_until("the watcher to start", WAIT, || {
+        if lock.exists() {
+            Ok(())
+        } else {
+            Err("no watch.json".into())
+        }
+    });
+    std::fs::remove_dir_all(&env.repo).unwrap();
+    std::fs::remove_dir_all(&ws).unwrap();
+    let mut status = None;
+    wait_until("the watcher to stop", WAIT, || {
+        status = child.try_wait().unwrap();
+        status
+            .map(|_| ())
+            .ok_or_else(|| "still running".to_string())
+    });
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.unwrap().code(), Some(6), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is gone; the watcher stops"), "{stderr}");
+}

@@ -27,6 +27,10 @@ pub struct WatchArgs {
     /// How often to compare every file with the ledger.
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub reconcile: String,
+    /// How long an invalid edit must be left alone before it is refused
+    /// (a file being written in place looks invalid until it is done).
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub settle: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,6 +84,7 @@ pub fn watch(opts: &crate::ops::Options, args: &WatchArgs) -> Result<()> {
             interval: watch::parse_duration(&args.interval)?
                 .max(std::time::Duration::from_millis(20)),
             reconcile: watch::parse_duration(&args.reconcile)?,
+            settle: watch::parse_duration(&args.settle)?,
         },
     )
 }

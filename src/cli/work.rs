@@ -153,7 +153,7 @@ pub fn apply(s: &Session, args: &ApplyArgs, out: &Out) -> Result<()> {
                     out.line(format!("applied {c}"));
                 }
             }
-            Applied::Rejected { .. } => {}
+            Applied::Rejected { .. } | Applied::Unsettled { .. } => {}
         }
     }
     if let Applied::Rejected {

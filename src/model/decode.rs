@@ -34,11 +34,47 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
             "line {}, column {}: {at}{}",
             inner.line(),
             inner.column(),
-            strip_position(&inner.to_string())
+            plain_kinds(&plain_types(&strip_position(&inner.to_string())))
         )
     })?;
-    de.end().map_err(|e| syntax_error(&e))?;
+    de.end().map_err(|e| syntax_error(&e, text))?;
     Ok(value)
+}
+
+/// serde names Rust types in its messages (`expected struct WorkOrder`,
+/// `expected u32`); a person editing a JSON file wants JSON's words.
+fn plain_types(msg: &str) -> String {
+    let Some(i) = msg.find("expected ") else {
+        return msg.to_string();
+    };
+    let (head, expected) = msg.split_at(i + "expected ".len());
+    if head.starts_with("invalid length") && expected.starts_with("struct ") {
+        // serde reads a struct from an array too, and then counts.
+        return "invalid type: array, expected a JSON object".into();
+    }
+    let plain = if expected.starts_with("struct ") || expected.starts_with("map") {
+        "a JSON object"
+    } else if let Some(rest) = expected.strip_prefix('u')
+        && rest.chars().all(|c| c.is_ascii_digit())
+        && !rest.is_empty()
+    {
+        "a whole number, 0 or more"
+    } else if let Some(rest) = expected.strip_prefix('i')
+        && rest.chars().all(|c| c.is_ascii_digit())
+        && !rest.is_empty()
+    {
+        "a whole number"
+    } else {
+        return msg.to_string();
+    };
+    format!("{head}{plain}")
+}
+
+/// serde's names of JSON's kinds of values, in JSON's words.
+fn plain_kinds(msg: &str) -> String {
+    msg.replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: object")
+        .replace("expected a sequence", "expected an array")
 }
 
 /// The checks that come before JSON: the bytes must be non-empty UTF-8
@@ -69,18 +105,40 @@ fn check_structure(text: &str) -> Result<(), String> {
     let mut de = serde_json::Deserializer::from_str(text);
     Strict { depth: 0 }
         .deserialize(&mut de)
-        .map_err(|e| syntax_error(&e))?;
-    de.end().map_err(|e| syntax_error(&e))
+        .map_err(|e| syntax_error(&e, text))?;
+    de.end().map_err(|e| syntax_error(&e, text))
 }
 
-fn syntax_error(e: &serde_json::Error) -> String {
+fn syntax_error(e: &serde_json::Error, text: &str) -> String {
     let what = strip_position(&e.to_string());
     let hint = if e.is_eof() {
         " (the file looks truncated)"
+    } else if ["NaN", "Infinity", "-Infinity", "+Infinity"]
+        .iter()
+        .any(|w| at_position(text, e.line(), e.column()).starts_with(w))
+    {
+        " (JSON has no NaN or Infinity: write a number, or null where it is allowed)"
     } else {
         ""
     };
     format!("line {}, column {}: {what}{hint}", e.line(), e.column())
+}
+
+/// The text from (1-based) `line`, `column` on; serde_json's column is
+/// that of the character it stopped at, or just past it.
+fn at_position(text: &str, line: usize, column: usize) -> &str {
+    let Some(l) = text.split('\n').nth(line.saturating_sub(1)) else {
+        return "";
+    };
+    let start = l
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(l.len(), |(i, _)| i);
+    // Back up to the start of the word the error is in.
+    let word = l[..start]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '+'))
+        .map_or(0, |i| i + 1);
+    &l[word..]
 }
 
 /// serde_json appends " at line L column C" to its messages; we print the
@@ -216,10 +274,29 @@ mod tests {
             "{}",
             err(b"{\"a\": 1, \"b\": [{\"at\": 5}]}")
         );
-        assert!(err(b"{\"a\": NaN}").contains("line 1, column 7"));
+        assert_eq!(
+            err(b"{\"a\": NaN}"),
+            "line 1, column 7: expected value (JSON has no NaN or Infinity: write a number, or null where it is allowed)"
+        );
+        assert!(err(b"{\"a\": -Infinity}").contains("JSON has no NaN"));
+        assert!(!err(b"{\"a\": nope}").contains("NaN"));
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert!(err(deep.as_bytes()).contains("nested deeper than 32"));
         assert!(err(b"{\"a\": 1, \"b\": []} {}").contains("trailing characters"));
+    }
+
+    #[test]
+    fn type_errors_use_json_words() {
+        assert_eq!(
+            err(b"[1]"),
+            "line 1, column 3: invalid type: array, expected a JSON object"
+        );
+        assert_eq!(
+            err(b"{\"a\": -1, \"b\": []}"),
+            "line 1, column 8: field `a`: invalid value: integer `-1`, expected a whole number, 0 or more"
+        );
+        assert!(err(b"{\"a\": 1, \"b\": [{\"at\": 5}]}").ends_with("expected a string"));
+        assert!(err(b"{\"a\": 1, \"b\": {}}").ends_with("invalid type: object, expected an array"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::direct::{Kept, OnDisk};
 use super::records::{Loaded, read_assignment, read_work_order};
 use super::session::Session;
 use super::tx::Message;
@@ -16,8 +17,8 @@ use crate::model::assignment::{self, AssignmentStatus, Edit};
 use crate::model::{
     self, Assignment, Grove, GroveId, GroveStatus, MissionId, Note, Status, WorkOrder, WorkOrderId,
 };
+use crate::store::OrcDir;
 use crate::store::orcdir::{ASSIGNMENT_FILE, decode_record};
-use crate::store::{OrcDir, fsio};
 
 /// Assigns work order `id` (and, if it is a parent, its open descendants)
 /// to `grove`, in one commit that writes the work orders and the grove's
@@ -427,6 +428,9 @@ pub enum Applied {
         reason: String,
         kept: PathBuf,
     },
+    /// The edit is not valid but changed too recently to refuse (see
+    /// [`super::direct::Outcome::Unsettled`]): left alone for now.
+    Unsettled { grove: GroveId, reason: String },
 }
 
 /// Detects and applies a pending direct edit of the grove's
@@ -434,39 +438,50 @@ pub enum Applied {
 /// invalid edit is not applied: its content is kept under
 /// `.orc/rejected/` with the reason, and the last good version restored.
 pub fn apply_pending(s: &Session, grove: GroveId) -> Result<Applied> {
+    apply_pending_settled(s, grove, None)
+}
+
+/// [`apply_pending`], leaving an invalid edit changed less than `settle`
+/// ago alone (the watcher: the writer may not be done).
+pub fn apply_pending_settled(
+    s: &Session,
+    grove: GroveId,
+    settle: Option<std::time::Duration>,
+) -> Result<Applied> {
     // An agent saving again while its previous save is being applied makes
     // the attempt start over with the newer content.
     for _ in 0..20 {
-        match apply_pending_once(s, grove) {
+        match apply_pending_once(s, grove, settle) {
             Err(e) if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) => {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             other => return other,
         }
     }
-    apply_pending_once(s, grove)
+    apply_pending_once(s, grove, settle)
 }
 
-fn apply_pending_once(s: &Session, grove: GroveId) -> Result<Applied> {
+fn apply_pending_once(
+    s: &Session,
+    grove: GroveId,
+    settle: Option<std::time::Duration>,
+) -> Result<Applied> {
     let dir = s.grove_dir(grove)?;
     if !has_pending_edit(s, grove, &dir)? {
         return Ok(Applied::Nothing);
     }
     let imp = s.with_actor(&model::actor::imp(grove))?;
     let path = dir.path(ASSIGNMENT_FILE);
-    let mut seen: Option<Vec<u8>> = None;
+    let mut seen = OnDisk::Missing;
     let mut changes: Vec<String> = Vec::new();
     let result = workset::run_applying(&imp, Some(grove), |ws| {
         let old = ws.assignment(grove)?.cloned();
-        let bytes = match fsio::read_regular(&path) {
-            Ok(b) => b,
-            Err(fsio::ReadError::Missing) => {
-                seen = None;
-                return Err(invalid_edit("the file was deleted"));
-            }
-            Err(e) => return Err(invalid_edit(&e.into_error(&path).message)),
+        seen = OnDisk::read(&path)?;
+        let bytes = match &seen {
+            OnDisk::Bytes(b) => b.clone(),
+            OnDisk::Missing => return Err(invalid_edit("the file was deleted")),
+            OnDisk::Unreadable(why) => return Err(invalid_edit(why)),
         };
-        seen = Some(bytes.clone());
         ws.applying_bytes(Some(bytes.clone()));
         let Some(old) = old else {
             return Err(invalid_edit(
@@ -489,11 +504,17 @@ fn apply_pending_once(s: &Session, grove: GroveId) -> Result<Applied> {
                 }
             })?);
         }
-        changes = subjects.clone();
         let subject = match subjects.as_slice() {
             [one] => one.clone(),
             [] => format!("{grove}: {ASSIGNMENT_FILE} edited"),
             many => format!("{grove}: {} reports from {ASSIGNMENT_FILE}", many.len()),
+        };
+        // A change of layout only is no change: nothing is committed.
+        let kept_keys = ws.assignment(grove)?.map(|a| a.extra.clone()) != Some(old.extra.clone());
+        changes = if subjects.is_empty() && kept_keys {
+            vec![subject.clone()]
+        } else {
+            subjects
         };
         Ok(((), Message::new("work.edit", subject)))
     });
@@ -507,18 +528,35 @@ fn apply_pending_once(s: &Session, grove: GroveId) -> Result<Applied> {
                 &dir,
                 ASSIGNMENT_FILE,
                 &super::records::grove_ledger_path(grove, ASSIGNMENT_FILE),
-                seen.as_deref(),
+                match &seen {
+                    OnDisk::Bytes(b) => Some(b),
+                    _ => None,
+                },
             )?;
-            Ok(Applied::Applied { grove, changes })
+            Ok(if changes.is_empty() {
+                Applied::Nothing
+            } else {
+                Applied::Applied { grove, changes }
+            })
         }
         Err(e) if e.kind == Kind::Invalid && e.message.starts_with(EDIT_PREFIX) => {
             let reason = e.message[EDIT_PREFIX.len()..].to_string();
-            let kept = restore_last_good(&imp, grove, &dir, Some((seen.as_deref(), &reason)))?;
-            Ok(Applied::Rejected {
-                grove,
-                reason,
-                kept: kept.unwrap_or_default(),
-            })
+            if let Some(quiet) = settle
+                && super::direct::changed_within(&path, quiet)
+            {
+                return Ok(Applied::Unsettled { grove, reason });
+            }
+            Ok(
+                match restore_last_good(&imp, grove, &dir, Some((seen.kept(), &reason)))? {
+                    Some(kept) => Applied::Rejected {
+                        grove,
+                        reason,
+                        kept,
+                    },
+                    // What was in the way is gone: a new edit.
+                    None => Applied::Nothing,
+                },
+            )
         }
         Err(e) => Err(e),
     }
@@ -542,7 +580,7 @@ fn restore_last_good(
     s: &Session,
     grove: GroveId,
     dir: &OrcDir,
-    rejected: Option<(Option<&[u8]>, &str)>,
+    rejected: Option<(Kept, &str)>,
 ) -> Result<Option<PathBuf>> {
     super::direct::set_aside_and_restore(
         s,

@@ -6,23 +6,27 @@
 //! ledger's) is restored.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use super::assign::{self, Applied};
-use super::records::{grove_ledger_path, mission_file_ledger_path, work_order_ledger_path};
+use super::records::{
+    check_message_file, check_mission_file, check_work_order, grove_ledger_path,
+    mission_file_ledger_path, work_order_ledger_path,
+};
 use super::session::Session;
 use super::tx::{self, Message as Commit};
 use super::workset;
 use crate::error::{Error, Kind, Result};
-use crate::model::{self, FileKind, GroveId, Message, Mission, MissionId, WorkOrder, WorkOrderId};
+use crate::model::{self, GroveId, Message, Mission, MissionId, WorkOrder, WorkOrderId};
 use crate::store::orcdir::{
     ASSIGNMENT_FILE, INBOX_DIR, MISSION_FILE, REJECTED_DIR, WORK_ORDERS_DIR, decode_record,
 };
 use crate::store::{FileLock, OrcDir, fsio};
 
 /// Whose `.orc/` a file is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Owner {
     Mission(MissionId),
     Grove(GroveId),
@@ -42,14 +46,85 @@ pub enum Outcome {
         reason: String,
         kept: PathBuf,
     },
+    /// Not valid, but changed less than the settle time ago: it may still
+    /// be being written (`cmd > file` truncates first and writes later).
+    /// Nothing was done; look again later.
+    Unsettled { file: PathBuf, reason: String },
+}
+
+/// What is in the place of a file an agent may have edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnDisk {
+    Missing,
+    Bytes(Vec<u8>),
+    /// Something orc does not read: a link, a directory, a file over the
+    /// size limit. The message says which.
+    Unreadable(String),
+}
+
+impl OnDisk {
+    pub fn read(path: &Path) -> Result<OnDisk> {
+        match fsio::read_regular(path) {
+            Ok(b) => Ok(OnDisk::Bytes(b)),
+            Err(fsio::ReadError::Missing) => Ok(OnDisk::Missing),
+            Err(fsio::ReadError::Bad(why)) => Ok(OnDisk::Unreadable(why)),
+            Err(e) => Err(e.into_error(path)),
+        }
+    }
+
+    /// Whether this is what the ledger holds (`None`: nothing).
+    fn is(&self, on_ledger: &Option<Vec<u8>>) -> bool {
+        match (self, on_ledger) {
+            (OnDisk::Missing, None) => true,
+            (OnDisk::Bytes(b), Some(l)) => b == l,
+            _ => false,
+        }
+    }
+
+    /// How a refused edit of this is kept.
+    pub fn kept(&self) -> Kept<'_> {
+        match self {
+            OnDisk::Missing => Kept::Deleted,
+            OnDisk::Bytes(b) => Kept::Bytes(b),
+            OnDisk::Unreadable(_) => Kept::InTheWay,
+        }
+    }
+}
+
+/// How a refused edit is kept in `.orc/rejected/`, beside its `.reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept<'a> {
+    /// The edited bytes, copied aside.
+    Bytes(&'a [u8]),
+    /// The file was deleted: an empty file stands for it.
+    Deleted,
+    /// Whatever is in the file's place (a link, a directory, a file over
+    /// the size limit), moved aside as it is.
+    InTheWay,
+}
+
+/// Whether the file (or, if it is gone, its directory) changed less than
+/// `quiet` ago.
+pub fn changed_within(path: &Path, quiet: Duration) -> bool {
+    let stamp = std::fs::symlink_metadata(path)
+        .or_else(|_| std::fs::metadata(path.parent().unwrap_or(path)))
+        .and_then(|m| m.modified());
+    match stamp {
+        Ok(t) => SystemTime::now()
+            .duration_since(t)
+            .is_ok_and(|age| age < quiet),
+        Err(_) => false,
+    }
 }
 
 /// Applies a direct edit of `rel` (a path inside the owner's `.orc/`).
-pub fn apply(s: &Session, owner: Owner, rel: &str) -> Result<Outcome> {
+/// With `settle`, an invalid edit changed less than that long ago is left
+/// alone ([`Outcome::Unsettled`]).
+pub fn apply(s: &Session, owner: Owner, rel: &str, settle: Option<Duration>) -> Result<Outcome> {
     match owner {
         Owner::Grove(g) if rel == ASSIGNMENT_FILE => {
             let dir = s.grove_dir(g)?;
-            Ok(match assign::apply_pending(s, g)? {
+            Ok(match assign::apply_pending_settled(s, g, settle)? {
                 Applied::Nothing => Outcome::Nothing,
                 Applied::Applied { changes, .. } => Outcome::Applied {
                     file: dir.path(rel),
@@ -60,6 +135,10 @@ pub fn apply(s: &Session, owner: Owner, rel: &str) -> Result<Outcome> {
                     reason,
                     kept,
                 },
+                Applied::Unsettled { reason, .. } => Outcome::Unsettled {
+                    file: dir.path(rel),
+                    reason,
+                },
             })
         }
         Owner::Mission(m) => {
@@ -69,29 +148,29 @@ pub fn apply(s: &Session, owner: Owner, rel: &str) -> Result<Outcome> {
                 .and_then(|stem| WorkOrderId::parse(stem).ok())
                 .filter(|id| rel == format!("{WORK_ORDERS_DIR}/{}", id.file_name()))
             {
-                return work_order(s, m, id);
+                return work_order(s, m, id, settle);
             }
             if rel == MISSION_FILE || is_message(rel) {
                 let dir = s.mission_dir(m)?;
-                return simple(
-                    s,
-                    &dir,
+                let file = File {
+                    dir: &dir,
                     rel,
-                    &mission_file_ledger_path(m, rel),
-                    &model::actor::deputy(m),
-                );
+                    ledger_path: &mission_file_ledger_path(m, rel),
+                    settle,
+                };
+                return simple(s, &file, owner, &model::actor::deputy(m));
             }
             Ok(Outcome::Nothing)
         }
         Owner::Grove(g) if is_message(rel) => {
             let dir = s.grove_dir(g)?;
-            simple(
-                s,
-                &dir,
+            let file = File {
+                dir: &dir,
                 rel,
-                &grove_ledger_path(g, rel),
-                &model::actor::imp(g),
-            )
+                ledger_path: &grove_ledger_path(g, rel),
+                settle,
+            };
+            simple(s, &file, owner, &model::actor::imp(g))
         }
         Owner::Grove(_) => Ok(Outcome::Nothing),
     }
@@ -104,95 +183,154 @@ fn is_message(rel: &str) -> bool {
         .is_some_and(|id| rel == format!("{INBOX_DIR}/{}", id.file_name()))
 }
 
-/// A file's bytes on disk and on the ledger (None: absent).
-type Versions = (Option<Vec<u8>>, Option<Vec<u8>>);
+/// A file an agent may have edited: where it is, where the ledger keeps
+/// it, and how long an invalid edit of it must be left alone.
+struct File<'a> {
+    dir: &'a OrcDir,
+    rel: &'a str,
+    ledger_path: &'a str,
+    settle: Option<Duration>,
+}
 
-/// Waits for any orc command that holds the file's lock (it writes the
-/// file and then commits it) and returns the file's and the ledger's bytes.
-fn contents(s: &Session, dir: &OrcDir, rel: &str, ledger_path: &str) -> Result<Versions> {
-    {
-        let _barrier = FileLock::acquire(&dir.lock_path(rel), rel, s.settings.lock_timeout())?;
+impl File<'_> {
+    fn path(&self) -> PathBuf {
+        self.dir.path(self.rel)
     }
-    let on_disk = match fsio::read_regular(&dir.path(rel)) {
-        Ok(b) => Some(b),
-        Err(fsio::ReadError::Missing) => None,
-        // Unreadable (a directory, a link, too big): an invalid edit.
-        Err(fsio::ReadError::Bad(_)) => Some(Vec::new()),
-        Err(e) => return Err(e.into_error(&dir.path(rel))),
-    };
-    let on_ledger = s.ledger.read(ledger_path)?;
-    Ok((on_disk, on_ledger))
+
+    /// Waits for any orc command that holds the file's lock (it writes the
+    /// file and then commits it) and returns what is on disk and the
+    /// ledger's bytes.
+    fn contents(&self, s: &Session) -> Result<(OnDisk, Option<Vec<u8>>)> {
+        {
+            let _barrier = FileLock::acquire(
+                &self.dir.lock_path(self.rel),
+                self.rel,
+                s.settings.lock_timeout(),
+            )?;
+        }
+        let on_disk = OnDisk::read(&self.path())?;
+        let on_ledger = s.ledger.read(self.ledger_path)?;
+        Ok((on_disk, on_ledger))
+    }
+
+    /// The edited bytes, or the outcome when there are none to apply (the
+    /// file is the ledger's, or deleted, or unreadable).
+    fn edited(
+        &self,
+        s: &Session,
+        on_disk: OnDisk,
+        on_ledger: &Option<Vec<u8>>,
+        deleted: &str,
+    ) -> Result<std::result::Result<Vec<u8>, Outcome>> {
+        if on_disk.is(on_ledger) {
+            return Ok(Err(Outcome::Nothing));
+        }
+        match on_disk {
+            OnDisk::Bytes(b) => Ok(Ok(b)),
+            OnDisk::Missing => self.reject(s, Kept::Deleted, deleted).map(Err),
+            OnDisk::Unreadable(why) => self.reject(s, Kept::InTheWay, &why).map(Err),
+        }
+    }
+
+    /// Refuses the edit: keeps it aside with the reason and restores the
+    /// last good version — unless it is not settled yet.
+    fn reject(&self, s: &Session, kept: Kept, reason: &str) -> Result<Outcome> {
+        let file = self.path();
+        if let Some(quiet) = self.settle
+            && changed_within(&file, quiet)
+        {
+            return Ok(Outcome::Unsettled {
+                file,
+                reason: reason.to_string(),
+            });
+        }
+        let at = set_aside_and_restore(
+            s,
+            self.dir,
+            self.rel,
+            self.ledger_path,
+            Some((kept, reason)),
+            None,
+        )?;
+        Ok(match at {
+            Some(kept) => Outcome::Rejected {
+                file,
+                reason: reason.to_string(),
+                kept,
+            },
+            // What was in the way is gone already: a new edit, handled as
+            // one.
+            None => Outcome::Nothing,
+        })
+    }
 }
 
 /// A work order edited (or created) by hand in the mission workspace; a
 /// save made while the previous one is applied starts it over.
-fn work_order(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<Outcome> {
+fn work_order(
+    s: &Session,
+    mission: MissionId,
+    id: WorkOrderId,
+    settle: Option<Duration>,
+) -> Result<Outcome> {
     for _ in 0..20 {
-        match work_order_once(s, mission, id) {
+        match work_order_once(s, mission, id, settle) {
             Err(e) if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) => {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             other => return other,
         }
     }
-    work_order_once(s, mission, id)
+    work_order_once(s, mission, id, settle)
 }
 
-fn work_order_once(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<Outcome> {
+fn work_order_once(
+    s: &Session,
+    mission: MissionId,
+    id: WorkOrderId,
+    settle: Option<Duration>,
+) -> Result<Outcome> {
     let dir = s.mission_dir(mission)?;
     let rel = format!("{WORK_ORDERS_DIR}/{}", id.file_name());
     let ledger_path = work_order_ledger_path(mission, id);
-    let (on_disk, on_ledger) = contents(s, &dir, &rel, &ledger_path)?;
-    if on_disk == on_ledger {
-        return Ok(Outcome::Nothing);
-    }
-    let path = dir.path(&rel);
-    let Some(bytes) = on_disk else {
-        return reject(
-            s,
-            &dir,
-            &rel,
-            &ledger_path,
-            None,
-            "the file was deleted; orc keeps every work order",
-        );
+    let file = File {
+        dir: &dir,
+        rel: &rel,
+        ledger_path: &ledger_path,
+        settle,
     };
+    let (on_disk, on_ledger) = file.contents(s)?;
+    let bytes = match file.edited(
+        s,
+        on_disk,
+        &on_ledger,
+        "the file was deleted; orc keeps every work order",
+    )? {
+        Ok(b) => b,
+        Err(outcome) => return Ok(outcome),
+    };
+    let path = file.path();
     let name = id.file_name();
-    let edited = match decode_record(&path, &bytes, |w: &WorkOrder| w.validate(&name)) {
+    let check = |w: &WorkOrder| check_work_order(w, &name, &dir);
+    let edited = match decode_record(&path, &bytes, check) {
         Ok(w) => w,
-        Err(e) => {
-            return reject(
-                s,
-                &dir,
-                &rel,
-                &ledger_path,
-                Some(&bytes),
-                &strip(&e.message, &path),
-            );
-        }
+        Err(e) => return file.reject(s, Kept::Bytes(&bytes), &strip(&e.message, &path)),
     };
-    if edited.mission != mission {
-        return reject(
-            s,
-            &dir,
-            &rel,
-            &ledger_path,
-            Some(&bytes),
-            &format!(
-                "field `mission`: {} is in the workspace of {mission}",
-                edited.mission
-            ),
-        );
-    }
     let before: Option<WorkOrder> = match &on_ledger {
-        Some(b) => Some(decode_record(&path, b, |w: &WorkOrder| w.validate(&name))?),
+        Some(b) => Some(decode_record(&path, b, check)?),
         None => None,
     };
     if let Some(old) = &before
         && old.status != edited.status
         && let Err(e) = old.status.check_transition(edited.status, &id.to_string())
     {
-        return reject(s, &dir, &rel, &ledger_path, Some(&bytes), &e.message);
+        return file.reject(s, Kept::Bytes(&bytes), &e.message);
+    }
+    if before.as_ref() == Some(&edited) {
+        // A change of layout only: nothing to commit; the file gets orc's
+        // layout back.
+        normalise(s, &dir, &rel, &ledger_path, Some(&bytes))?;
+        return Ok(Outcome::Nothing);
     }
     let deputy = s.with_actor(&model::actor::deputy(mission))?;
     let mut changes = Vec::new();
@@ -218,7 +356,7 @@ fn work_order_once(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<O
             Err(e)
         }
         Err(e) if matches!(e.kind, Kind::Conflict | Kind::Invalid | Kind::NotFound) => {
-            reject(s, &dir, &rel, &ledger_path, Some(&bytes), &e.message)
+            file.reject(s, Kept::Bytes(&bytes), &e.message)
         }
         Err(e) => Err(e),
     }
@@ -226,45 +364,48 @@ fn work_order_once(s: &Session, mission: MissionId, id: WorkOrderId) -> Result<O
 
 /// `mission.json` or a message: validated and committed as it is (in
 /// orc's layout).
-fn simple(s: &Session, dir: &OrcDir, rel: &str, ledger_path: &str, actor: &str) -> Result<Outcome> {
-    let (on_disk, on_ledger) = contents(s, dir, rel, ledger_path)?;
-    if on_disk == on_ledger {
-        return Ok(Outcome::Nothing);
-    }
-    let path = dir.path(rel);
-    let Some(bytes) = on_disk else {
-        return reject(
-            s,
-            dir,
-            rel,
-            ledger_path,
-            None,
-            "the file was deleted; orc keeps it",
-        );
+fn simple(s: &Session, file: &File, owner: Owner, actor: &str) -> Result<Outcome> {
+    let (on_disk, on_ledger) = file.contents(s)?;
+    let bytes = match file.edited(s, on_disk, &on_ledger, "the file was deleted; orc keeps it")? {
+        Ok(b) => b,
+        Err(outcome) => return Ok(outcome),
     };
-    let name = Path::new(rel)
+    let path = file.path();
+    let name = Path::new(file.rel)
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    let kind = if rel == MISSION_FILE {
-        FileKind::Mission
+    let canonical = if file.rel == MISSION_FILE {
+        let Owner::Mission(id) = owner else {
+            return Ok(Outcome::Nothing);
+        };
+        decode_record(&path, &bytes, |m: &Mission| {
+            check_mission_file(m, id, file.dir)
+        })
+        .map(|m| model::to_file_bytes(&m))
     } else {
-        FileKind::Message
+        let inbox_of = match owner {
+            Owner::Mission(_) => "deputy".to_string(),
+            Owner::Grove(g) => g.to_string(),
+        };
+        decode_record(&path, &bytes, |m: &Message| {
+            check_message_file(m, name, &inbox_of)
+        })
+        .map(|m| model::to_file_bytes(&m))
     };
-    if let Err(e) = kind.check(name, &bytes) {
-        return reject(s, dir, rel, ledger_path, Some(&bytes), &e);
-    }
-    let canonical = if kind == FileKind::Mission {
-        let m: Mission = decode_record(&path, &bytes, |_: &Mission| Ok(()))?;
-        model::to_file_bytes(&m)
-    } else {
-        let m: Message = decode_record(&path, &bytes, |_: &Message| Ok(()))?;
-        model::to_file_bytes(&m)
+    let canonical = match canonical {
+        Ok(c) => c,
+        Err(e) => return file.reject(s, Kept::Bytes(&bytes), &strip(&e.message, &path)),
     };
     let who = s.with_actor(actor)?;
+    let rel = file.rel;
     tx::run(&who, |tx| {
-        tx.lock(ledger_path, &dir.lock_path(rel), rel)?;
-        tx.stage(path.clone(), ledger_path.to_string(), canonical.clone())?;
+        tx.lock(file.ledger_path, &file.dir.lock_path(rel), rel)?;
+        tx.stage(
+            path.clone(),
+            file.ledger_path.to_string(),
+            canonical.clone(),
+        )?;
         Ok(((), Commit::new("edit", format!("{rel}: edited by hand"))))
     })?;
     Ok(Outcome::Applied {
@@ -278,22 +419,6 @@ fn strip(message: &str, path: &Path) -> String {
         .strip_prefix(&format!("{}: ", path.display()))
         .unwrap_or(message)
         .to_string()
-}
-
-fn reject(
-    s: &Session,
-    dir: &OrcDir,
-    rel: &str,
-    ledger_path: &str,
-    content: Option<&[u8]>,
-    reason: &str,
-) -> Result<Outcome> {
-    let kept = set_aside_and_restore(s, dir, rel, ledger_path, Some((content, reason)), None)?;
-    Ok(Outcome::Rejected {
-        file: dir.path(rel),
-        reason: reason.to_string(),
-        kept: kept.unwrap_or_default(),
-    })
 }
 
 /// If the file still differs from the ledger after a commit (a change of
@@ -318,7 +443,7 @@ pub fn set_aside_and_restore(
     dir: &OrcDir,
     rel: &str,
     ledger_path: &str,
-    rejected: Option<(Option<&[u8]>, &str)>,
+    rejected: Option<(Kept, &str)>,
     only_if: Option<Option<&[u8]>>,
 ) -> Result<Option<PathBuf>> {
     let path = dir.path(rel);
@@ -341,7 +466,19 @@ pub fn set_aside_and_restore(
     if let Some((content, reason)) = rejected {
         fsio::create_dir_all(&aside)?;
         let target = aside.join(format!("{stamp}-{flat}"));
-        fsio::write_atomic(&target, content.unwrap_or(b""))?;
+        match content {
+            Kept::Bytes(b) => fsio::write_atomic(&target, b)?,
+            Kept::Deleted => fsio::write_atomic(&target, b"")?,
+            Kept::InTheWay => {
+                // Only if it is still there: a writer that put a regular
+                // file back has made a new edit.
+                if !matches!(OnDisk::read(&path)?, OnDisk::Unreadable(_)) {
+                    return Ok(None);
+                }
+                std::fs::rename(&path, &target)
+                    .map_err(|e| Error::io("cannot move aside", &path, e))?;
+            }
+        }
         fsio::write_atomic(
             &aside.join(format!("{stamp}-{flat}.reason")),
             format!("{reason}\n").as_bytes(),

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::records::{Problem, grove_ledger_path, mission_file_ledger_path};
+use super::records::{Problem, check_message_file, grove_ledger_path, mission_file_ledger_path};
 use super::session::{Context, Session};
 use super::tx::{self, Message as Commit};
 use crate::error::{Error, Result};
@@ -106,7 +106,9 @@ pub fn list(s: &Session, who: Recipient) -> Result<(Vec<Message>, Vec<Problem>)>
     let mut problems = Vec::new();
     for name in dir.list(INBOX_DIR)? {
         let path = dir.path(&format!("{INBOX_DIR}/{name}"));
-        match read_record(&path, |m: &Message| m.validate(&name)) {
+        match read_record(&path, |m: &Message| {
+            check_message_file(m, &name, &who.to_field())
+        }) {
             Ok(m) => messages.push(m),
             Err(e) => problems.push(Problem {
                 file: path.clone(),
@@ -132,7 +134,9 @@ pub fn read(s: &Session, who: Recipient, id: MessageId) -> Result<Message> {
             .with_hint("`orc mail inbox` lists the messages"));
     }
     let name = id.file_name();
-    let current = read_record(&path, |m: &Message| m.validate(&name))?;
+    let current = read_record(&path, |m: &Message| {
+        check_message_file(m, &name, &who.to_field())
+    })?;
     if current.is_read() {
         return Ok(current);
     }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::records::{Loaded, mission_ledger_path, repo_slug};
+use super::records::{Loaded, check_mission_file, mission_ledger_path, repo_slug};
 use super::session::Session;
 use super::tx::{self, Message};
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
         let workspace = explicit
             .clone()
             .unwrap_or_else(|| slug_root.join(id.to_string()));
-        let dir = OrcDir::in_dir(&workspace);
+        let dir = OrcDir::of_mission(&workspace, id);
         if dir.path(crate::store::orcdir::CONFIG_FILE).exists() {
             return Err(Error::conflict(format!(
                 "{} is already an orc directory",
@@ -110,7 +110,9 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
 /// the ledger when the workspace is gone.
 pub fn show(s: &Session, id: MissionId) -> Result<Mission> {
     match s.mission_dir(id) {
-        Ok(dir) => read_record(&dir.path(MISSION_FILE), |m: &Mission| m.validate(Some(id))),
+        Ok(dir) => read_record(&dir.path(MISSION_FILE), |m: &Mission| {
+            check_mission_file(m, id, &dir)
+        }),
         Err(e) if e.kind == crate::error::Kind::Environment => s.ledger_mission(id),
         Err(e) => Err(e),
     }
@@ -202,7 +204,9 @@ fn mutate(
             &dir.lock_path(MISSION_FILE),
             &format!("{id}'s {MISSION_FILE}"),
         )?;
-        let mut mission = read_record(&dir.path(MISSION_FILE), |m: &Mission| m.validate(Some(id)))?;
+        let mut mission = read_record(&dir.path(MISSION_FILE), |m: &Mission| {
+            check_mission_file(m, id, &dir)
+        })?;
         let subject = change(&mut mission, &s.now)?;
         mission.updated_at = s.now.clone();
         tx.stage(

@@ -94,11 +94,24 @@ impl Session {
         if let Context::Mission { id: here, dir } = &self.context
             && *here == id
         {
+            // The directory's config names the mission; the ledger must
+            // know it (a config edited by hand may name any).
+            if let Some(tip) = self.ledger.tip()?
+                && self
+                    .ledger
+                    .entry_at(tip, &mission_ledger_path(id))?
+                    .is_none()
+            {
+                return Err(Error::not_found(format!("{id} does not exist")).with_hint(format!(
+                    "{} names it; fix that file by hand (`orc mission list` shows the missions)",
+                    dir.path(orcdir::CONFIG_FILE).display()
+                )));
+            }
             return Ok(dir.clone());
         }
         let mission = self.ledger_mission(id)?;
-        let dir = OrcDir::in_dir(std::path::Path::new(&mission.workspace));
-        if !dir.exists() {
+        let dir = OrcDir::of_mission(std::path::Path::new(&mission.workspace), id);
+        if !dir.present()? {
             return Err(Error::environment(format!(
                 "the workspace of {id} is missing: {} does not exist",
                 dir.root().display()
@@ -148,8 +161,9 @@ impl Session {
         }
         let (missions, _) = self.missions()?;
         for mission in missions {
-            let dir = OrcDir::in_dir(std::path::Path::new(&mission.workspace));
+            let dir = OrcDir::of_mission(std::path::Path::new(&mission.workspace), mission.id);
             if std::fs::symlink_metadata(dir.path(&rel)).is_ok() {
+                dir.present()?;
                 return Ok((mission.id, dir));
             }
         }
@@ -158,11 +172,75 @@ impl Session {
     }
 }
 
+/// The checks of a work order file `name` in the mission workspace `dir`:
+/// valid, and of the workspace's mission.
+pub fn check_work_order(
+    wo: &WorkOrder,
+    name: &str,
+    dir: &OrcDir,
+) -> std::result::Result<(), String> {
+    wo.validate(name)?;
+    if let Some(m) = dir.mission()
+        && wo.mission != m
+    {
+        return Err(format!(
+            "field `mission`: {} is in the workspace of {m} (a work order stays in the mission it was created in)",
+            wo.mission
+        ));
+    }
+    Ok(())
+}
+
+/// The checks of the `mission.json` of mission `id` in its workspace
+/// `dir`: valid, of this mission, and naming this workspace.
+pub fn check_mission_file(
+    m: &Mission,
+    id: MissionId,
+    dir: &OrcDir,
+) -> std::result::Result<(), String> {
+    m.validate(Some(id))?;
+    let here = dir.owner();
+    if !same_dir(std::path::Path::new(&m.workspace), here) {
+        return Err(format!(
+            "field `workspace`: {:?} is not this workspace ({}); orc maintains this field",
+            crate::model::id::shorten(&m.workspace),
+            here.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The checks of a message file `name` in the inbox of `inbox_of`
+/// (`deputy` or a grove id): valid, and addressed to the inbox's owner.
+pub fn check_message_file(
+    m: &crate::model::Message,
+    name: &str,
+    inbox_of: &str,
+) -> std::result::Result<(), String> {
+    m.validate(name)?;
+    if m.to != inbox_of {
+        return Err(format!(
+            "field `to`: the message is for {} but is in the inbox of {inbox_of} (a message is kept in its recipient's inbox)",
+            m.to
+        ));
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same directory (links resolved).
+fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+}
+
 /// Reads one work order from a mission's `.orc/`.
 pub fn read_work_order(dir: &OrcDir, id: WorkOrderId) -> Result<WorkOrder> {
     let path = dir.path(&work_order_rel(id));
     let name = id.file_name();
-    read_record(&path, |wo: &WorkOrder| wo.validate(&name)).map_err(|e| {
+    read_record(&path, |wo: &WorkOrder| check_work_order(wo, &name, dir)).map_err(|e| {
         if e.kind == Kind::NotFound {
             Error::not_found(format!(
                 "{id} does not exist ({} is missing)",
@@ -207,7 +285,11 @@ impl Loaded {
             handle
                 .read(name)
                 .map_err(|e| e.into_error(&path))
-                .and_then(|bytes| decode_record(&path, &bytes, |wo: &WorkOrder| wo.validate(name)))
+                .and_then(|bytes| {
+                    decode_record(&path, &bytes, |wo: &WorkOrder| {
+                        check_work_order(wo, name, dir)
+                    })
+                })
                 .map_err(|e| Problem::from_error(path, &e))
         };
         let workers = std::thread::available_parallelism()
@@ -358,7 +440,7 @@ impl Session {
         }
         let grove = self.ledger_grove(id)?;
         let dir = OrcDir::in_dir(std::path::Path::new(&grove.path));
-        if !dir.exists() {
+        if !dir.present()? {
             return Err(Error::environment(format!(
                 "the worktree of {id} is missing: {} does not exist",
                 dir.root().display()

@@ -83,12 +83,15 @@ impl Session {
                     None => ledger::discover(&cwd)?,
                 };
                 let context = match config.kind {
-                    DirKind::Mission => Context::Mission {
-                        id: config
+                    DirKind::Mission => {
+                        let id = config
                             .mission
-                            .expect("validated: a mission config names its mission"),
-                        dir,
-                    },
+                            .expect("validated: a mission config names its mission");
+                        Context::Mission {
+                            id,
+                            dir: OrcDir::of_mission(dir.owner(), id),
+                        }
+                    }
                     DirKind::Grove => Context::Grove {
                         id: config
                             .grove
@@ -106,7 +109,7 @@ impl Session {
                 let repo = ledger::discover(&dir)?;
                 let context = Context::Mission {
                     id: mission,
-                    dir: OrcDir::in_dir(&dir),
+                    dir: OrcDir::of_mission(&dir, mission),
                 };
                 (repo, context, None)
             }
@@ -137,7 +140,7 @@ impl Session {
             // A legacy marker names the mission; its files live in the
             // workspace the ledger knows.
             if let Context::Mission { id, .. } = session.context {
-                let dir = OrcDir::in_dir(Path::new(&session.ledger_mission(id)?.workspace));
+                let dir = OrcDir::of_mission(Path::new(&session.ledger_mission(id)?.workspace), id);
                 session.context = Context::Mission { id, dir };
             }
         }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::fsio::{self, ReadError};
-use super::orcdir::{CONFIG_FILE, DIR_NAME, OrcDir};
+use super::orcdir::{CONFIG_FILE, OrcDir};
 use crate::error::{Error, Result};
 use crate::model::{DirConfig, MissionId};
 
@@ -30,23 +30,14 @@ pub fn find(start: &Path) -> Result<Found> {
     for dir in start.ancestors() {
         let orc = OrcDir::in_dir(dir);
         let config_path = orc.path(CONFIG_FILE);
-        match std::fs::symlink_metadata(orc.root()) {
-            Ok(meta) if meta.is_dir() && std::fs::symlink_metadata(&config_path).is_ok() => {
-                let config = orc.read_config().map_err(|e| {
-                    e.with_hint(format!(
-                        "fix {} by hand (see spec/README.md, \"config.json\") or move it away",
-                        config_path.display()
-                    ))
-                })?;
-                return Ok(Found::Config { dir: orc, config });
-            }
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::invalid(format!(
-                    "{}: is a symbolic link; orc does not follow a linked {DIR_NAME}/ (replace it with a directory)",
-                    orc.root().display()
-                )));
-            }
-            _ => {}
+        if orc.present()? && std::fs::symlink_metadata(&config_path).is_ok() {
+            let config = orc.read_config().map_err(|e| {
+                e.with_hint(format!(
+                    "fix {} by hand (see spec/README.md, \"config.json\") or move it away",
+                    config_path.display()
+                ))
+            })?;
+            return Ok(Found::Config { dir: orc, config });
         }
         let marker = dir.join(LEGACY_MARKER);
         match fsio::read_regular(&marker) {

@@ -52,6 +52,9 @@ pub fn work_order_rel(id: WorkOrderId) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrcDir {
     root: PathBuf,
+    /// The mission whose workspace this is, when known: its files must
+    /// belong to it.
+    mission: Option<MissionId>,
 }
 
 impl OrcDir {
@@ -59,7 +62,21 @@ impl OrcDir {
     pub fn in_dir(dir: &Path) -> Self {
         OrcDir {
             root: dir.join(DIR_NAME),
+            mission: None,
         }
+    }
+
+    /// The `.orc/` of mission `id`'s workspace `dir`.
+    pub fn of_mission(dir: &Path, id: MissionId) -> Self {
+        OrcDir {
+            root: dir.join(DIR_NAME),
+            mission: Some(id),
+        }
+    }
+
+    /// The mission whose workspace this is, if known.
+    pub fn mission(&self) -> Option<MissionId> {
+        self.mission
     }
 
     /// The `.orc/` directory itself.
@@ -83,6 +100,19 @@ impl OrcDir {
 
     pub fn exists(&self) -> bool {
         self.root.is_dir()
+    }
+
+    /// Whether the directory is there; a symbolic link in its place is an
+    /// error (orc never follows one: it could lead anywhere).
+    pub fn present(&self) -> Result<bool> {
+        match std::fs::symlink_metadata(&self.root) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(Error::invalid(format!(
+                "{}: is a symbolic link; orc does not follow a linked {DIR_NAME}/ (replace it with a directory)",
+                self.root.display()
+            ))),
+            Ok(meta) => Ok(meta.is_dir()),
+            Err(_) => Ok(false),
+        }
     }
 
     pub fn read_config(&self) -> Result<DirConfig> {

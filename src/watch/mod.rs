@@ -46,6 +46,8 @@ pub struct Options {
     pub idle_after: Duration,
     pub interval: Duration,
     pub reconcile: Duration,
+    /// How long an invalid edit must stay unchanged before it is refused.
+    pub settle: Duration,
 }
 
 /// Parses `10m`, `30s`, `1h`, `250ms`, or a number of seconds.
@@ -174,6 +176,8 @@ struct Watcher {
     /// with it was first seen (and whether it was reported).
     pane_seen: HashSet<GroveId>,
     pane_problem: HashMap<GroveId, (Instant, bool)>,
+    /// Invalid edits too recent to refuse, and when to look again.
+    unsettled: HashMap<(Owner, String), Instant>,
     last_reconcile: Instant,
 }
 
@@ -218,6 +222,7 @@ impl Watcher {
             idle_reported: HashSet::new(),
             pane_seen: HashSet::new(),
             pane_problem: HashMap::new(),
+            unsettled: HashMap::new(),
             last_reconcile: Instant::now(),
         })
     }
@@ -260,8 +265,10 @@ impl Watcher {
             self.process_ledger(&s);
         }
         self.tick(&s);
+        let repository = s.ledger.common_dir().to_path_buf();
         drop(s);
 
+        let mut last_error: Option<String> = None;
         let mut interval = tokio::time::interval(self.opts.interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval.tick().await;
@@ -277,6 +284,7 @@ impl Watcher {
                 _ = interval.tick() => {
                     match self.session() {
                         Ok(s) => {
+                            last_error = None;
                             if self.last_reconcile.elapsed() >= self.opts.reconcile {
                                 let _ = self.refresh_watches(&s);
                                 self.reconcile(&s);
@@ -284,7 +292,20 @@ impl Watcher {
                             }
                             self.tick(&s);
                         }
-                        Err(e) => println!("orc watch: {}", e.message),
+                        Err(e) => {
+                            // With its repository gone there is nothing left
+                            // to watch (and nobody to tell): stop.
+                            if !repository.exists() {
+                                return Err(Error::environment(format!(
+                                    "the repository {} is gone; the watcher stops",
+                                    repository.display()
+                                )));
+                            }
+                            if last_error.as_deref() != Some(e.message.as_str()) {
+                                println!("orc watch: {}", e.message);
+                                last_error = Some(e.message);
+                            }
+                        }
                     }
                 }
                 _ = sigint.recv() => break,
@@ -407,7 +428,7 @@ impl Watcher {
     /// Applies a direct edit, telling the writer if it is refused.
     /// Returns false if it could not be handled now (tried again later).
     fn apply(&mut self, s: &Session, owner: Owner, rel: &str) -> bool {
-        match direct::apply(s, owner, rel) {
+        match direct::apply(s, owner, rel, Some(self.opts.settle)) {
             Ok(Outcome::Nothing) => {}
             Ok(Outcome::Applied { changes, .. }) => {
                 for c in changes {
@@ -426,11 +447,20 @@ impl Watcher {
                 };
                 self.notifier.send(&Event::Refused { target });
             }
+            Ok(Outcome::Unsettled { file, reason }) => {
+                // Perhaps still being written: looked at again once it has
+                // been left alone for the settle time.
+                tracing::debug!("{}: not valid yet ({reason})", file.display());
+                self.unsettled
+                    .insert((owner, rel.to_string()), Instant::now() + self.opts.settle);
+                return true;
+            }
             Err(e) => {
                 println!("orc watch: {rel}: {} (will try again)", e.message);
                 return false;
             }
         }
+        self.unsettled.remove(&(owner, rel.to_string()));
         true
     }
 
@@ -573,6 +603,16 @@ impl Watcher {
 
     /// Liveness and dispatch.
     fn tick(&mut self, s: &Session) {
+        let due: Vec<(Owner, String)> = self
+            .unsettled
+            .iter()
+            .filter(|(_, at)| **at <= Instant::now())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (owner, rel) in due {
+            self.unsettled.remove(&(owner, rel.clone()));
+            self.apply(s, owner, &rel);
+        }
         self.process_ledger(s);
         let groves: Vec<(GroveId, MissionId)> = match s.groves() {
             Ok((gs, _)) => gs
