@@ -10,7 +10,14 @@
 //! nudge visible in the pane, 200 events), 16 processes x 100 mutations,
 //! and growth from 1,000 to 10,000.
 //!
-//! `cargo bench -- --quick` skips 10,000 and uses fewer samples.
+//! Every world is built first; two passes then go over all of them in
+//! turn and each figure is the pass with the lowest median, so a slow
+//! spell of the machine does not land on one size only. The work orders
+//! the benchmark creates are removed again (untimed) before the queries
+//! and before the next pass.
+//!
+//! `cargo bench -- --quick` skips 10,000, makes one pass and uses fewer
+//! samples.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -48,6 +55,8 @@ struct World {
     ws: PathBuf,
     grove: PathBuf,
     n: usize,
+    /// The highest generated id; later ones are the benchmark's own.
+    base: u32,
 }
 
 fn sh(cmd: &mut Command) -> String {
@@ -90,6 +99,12 @@ fn build(n: usize) -> World {
     let repo = root.join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     sh(git(&repo).args(["init", "-q", "-b", "main"]));
+    // Git's 256 object fan-out directories, as any repository of some age
+    // has them: creating one costs about a millisecond on this machine's
+    // ext4, which would otherwise weigh on the smallest ledger only.
+    for i in 0..=255u8 {
+        std::fs::create_dir_all(repo.join(format!(".git/objects/{i:02x}"))).unwrap();
+    }
     std::fs::write(repo.join("README"), "bench\n").unwrap();
     sh(git(&repo).args(["add", "README"]));
     sh(git(&repo).args(["commit", "-q", "-m", "first"]));
@@ -197,11 +212,21 @@ fn build(n: usize) -> World {
         ws,
         grove,
         n,
+        base: number,
     }
+}
+
+/// Flushes the dirty pages earlier steps left behind (untimed): orc fsyncs
+/// what it writes, and on ext4 an fsync also waits for whatever else the
+/// journal holds, so without this an operation pays for the one before.
+fn settle() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
 }
 
 /// Median and 99th percentile of `samples` runs of `f`, in milliseconds.
 fn measure(samples: usize, mut f: impl FnMut(usize)) -> (f64, f64) {
+    settle();
     f(0); // warm up
     let mut xs: Vec<f64> = (1..=samples)
         .map(|i| {
@@ -252,10 +277,43 @@ fn fresh(w: &World, count: usize) -> Vec<WorkOrderId> {
         .collect()
 }
 
+/// Removes the work orders the benchmark itself created in mission 1
+/// (untimed, one commit), so every pass and every query sees the mission
+/// as generated.
+fn prune(w: &World) {
+    let dir = w.ws.join(".orc/work-orders");
+    let mut changes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(id) = name
+            .strip_suffix(".json")
+            .and_then(|stem| WorkOrderId::parse(stem).ok())
+        else {
+            continue;
+        };
+        if id > WorkOrderId::new(w.base) {
+            std::fs::remove_file(dir.join(&name)).unwrap();
+            changes.push(Change::Delete {
+                path: format!("missions/MISSION-001/work-orders/{name}"),
+            });
+        }
+    }
+    if !changes.is_empty() {
+        let author = orc::ledger::Author {
+            name: "bench".into(),
+            email: "bench@orc".into(),
+            time: Timestamp::parse("2026-11-21T09:30:00Z").unwrap().unix(),
+        };
+        session(&w.ws)
+            .ledger
+            .commit(&changes, &author, "bench: prune")
+            .unwrap();
+    }
+}
+
 fn bench_size(w: &World, samples: usize, rows: &mut Vec<Row>) {
     let n = w.n;
     let mut push = |what: &str, (median, p99): (f64, f64)| {
-        println!("  {n:>6}  {what:<44} {median:>8.2} ms  p99 {p99:>8.2} ms");
         rows.push(Row {
             what: what.to_string(),
             n,
@@ -381,6 +439,7 @@ fn bench_size(w: &World, samples: usize, rows: &mut Vec<Row>) {
             run(orc_cmd(&w.ws).args(["wo", "create", &format!("bench p{i}")]));
         }),
     );
+    prune(w);
     let ready = fresh(w, 2 * samples + 2);
     let (a, b) = ready.split_at(samples + 1);
     push(
@@ -401,8 +460,10 @@ fn bench_size(w: &World, samples: usize, rows: &mut Vec<Row>) {
             run(orc_cmd(&w.ws).args(["wo", "claim", &b[i].to_string(), "--as", "bench"]));
         }),
     );
+    prune(w);
     let ready = fresh(w, samples + 1);
     push("assign (+ unassign, untimed), in-process", {
+        settle();
         let mut times = Vec::new();
         for (i, id) in ready.iter().enumerate().take(samples + 1) {
             let s = session(&w.ws);
@@ -416,6 +477,7 @@ fn bench_size(w: &World, samples: usize, rows: &mut Vec<Row>) {
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
         (times[times.len() / 2], times[times.len() - 1])
     });
+    prune(w);
     let s = session(&w.ws);
     push(
         "ready query, in-process",
@@ -669,26 +731,52 @@ fn main() {
         "  {:>6}  {:<44} {:>11}  {:>12}",
         "WOs", "operation", "median", "99th pct"
     );
-    let mut rows = Vec::new();
-    let mut last = None;
-    for &n in sizes {
-        let t = Instant::now();
-        let w = build(n);
-        println!(
-            "  (built {n} work orders in {:.1}s)",
-            t.elapsed().as_secs_f64()
-        );
-        bench_size(&w, samples, &mut rows);
-        last = Some(w);
+    // Every world is built first and kept, and the passes go over all of
+    // them in turn, so a slow spell of the machine does not fall on one
+    // size only. Each figure is the pass with the lowest median.
+    let worlds: Vec<World> = sizes
+        .iter()
+        .map(|&n| {
+            let t = Instant::now();
+            let w = build(n);
+            println!(
+                "  (built {n} work orders in {:.1}s)",
+                t.elapsed().as_secs_f64()
+            );
+            w
+        })
+        .collect();
+    let passes = if quick { 1 } else { 2 };
+    let mut all = Vec::new();
+    for pass in 1..=passes {
+        for w in &worlds {
+            eprintln!("  pass {pass}/{passes}: {} work orders", w.n);
+            bench_size(w, samples, &mut all);
+        }
     }
-    let w = last.unwrap();
+    let mut rows: Vec<Row> = Vec::new();
+    for r in all {
+        match rows.iter_mut().find(|x| x.what == r.what && x.n == r.n) {
+            Some(x) if x.median <= r.median => {}
+            Some(x) => *x = r,
+            None => rows.push(r),
+        }
+    }
+    rows.sort_by_key(|r| r.n);
+    for r in &rows {
+        println!(
+            "  {:>6}  {:<44} {:>8.2} ms  p99 {:>8.2} ms",
+            r.n, r.what, r.median, r.p99
+        );
+    }
+    let w = worlds.last().unwrap();
     println!();
-    let (mps, lost) = throughput(&w, 16, if quick { 20 } else { 100 });
+    let (mps, lost) = throughput(w, 16, if quick { 20 } else { 100 });
     println!(
         "throughput: 16 processes x {} mutations: {mps:.0} mutations/s, {lost} lost updates",
         if quick { 20 } else { 100 }
     );
-    let latency = notification_latency(&w, if quick { 50 } else { 200 });
+    let latency = notification_latency(w, if quick { 50 } else { 200 });
     if let Some((median, p99)) = latency {
         println!(
             "notification: rename of assigned-work.json -> nudge visible in the pane, {} events: median {median:.2} ms, p99 {p99:.2} ms",
@@ -769,16 +857,20 @@ fn main() {
         mps >= 200.0,
         format!("{mps:.0}/s, {lost} lost"),
     );
-    let growth = match (
-        get("status update, whole process", big),
-        get("status update, whole process", 1000),
-    ) {
-        (Some(a), Some(b)) => a.0 / b.0,
-        _ => f64::NAN,
-    };
-    check(
-        "a mutation at 10,000 costs <= 1.5x at 1,000",
-        growth <= 1.5,
-        format!("{growth:.2}x"),
-    );
+    for what in [
+        "status update, whole process",
+        "create, whole process",
+        "claim, whole process",
+        "assign (+ unassign, untimed), in-process",
+    ] {
+        let growth = match (get(what, big), get(what, 1000)) {
+            (Some(a), Some(b)) => a.0 / b.0,
+            _ => f64::NAN,
+        };
+        check(
+            &format!("{what} at 10,000 costs <= 1.5x at 1,000"),
+            growth <= 1.5,
+            format!("{growth:.2}x"),
+        );
+    }
 }

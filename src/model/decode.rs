@@ -7,6 +7,7 @@
 //! `notes[0].at`). The caller prefixes the file name.
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -199,9 +200,9 @@ impl<'de> Visitor<'de> for Strict {
         let depth = self.deeper()?;
         // Keys borrowed from the input where possible; a linear scan beats
         // hashing for the small objects orc reads.
-        let mut seen: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
         let mut many: Option<HashSet<String>> = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(Text)? {
             let duplicate = match &mut many {
                 Some(set) => !set.insert(key.to_string()),
                 None => {
@@ -222,6 +223,39 @@ impl<'de> Visitor<'de> for Strict {
             map.next_value_seed(Strict { depth })?;
         }
         Ok(())
+    }
+}
+
+/// A string, borrowed from the input unless it has escapes (serde's own
+/// `Cow<str>` always allocates): for keys and for the values orc parses
+/// from text (ids, timestamps, statuses).
+pub(crate) fn text<'de, D: de::Deserializer<'de>>(d: D) -> Result<Cow<'de, str>, D::Error> {
+    Text.deserialize(d)
+}
+
+struct Text;
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 

@@ -73,7 +73,7 @@ macro_rules! define_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                let text = crate::model::decode::text(d)?;
                 $name::parse(&text).map_err(serde::de::Error::custom)
             }
         }

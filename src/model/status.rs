@@ -271,7 +271,7 @@ where
     D: serde::Deserializer<'de>,
     T: FromStr<Err = Error>,
 {
-    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    let text = crate::model::decode::text(d)?;
     text.parse()
         .map_err(|e: Error| serde::de::Error::custom(e.message))
 }

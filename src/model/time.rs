@@ -70,7 +70,7 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let text = crate::model::decode::text(d)?;
         Timestamp::parse(&text).map_err(serde::de::Error::custom)
     }
 }

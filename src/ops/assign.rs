@@ -144,16 +144,17 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
 
 /// The descendants of `id` (children, their children, ...), in id order.
 fn descendants(loaded: &Loaded, id: WorkOrderId) -> Vec<WorkOrderId> {
-    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::from([id]);
     let mut stack = vec![id];
     while let Some(next) = stack.pop() {
         for child in loaded.children(next) {
-            if child.id != id && !out.contains(&child.id) {
-                out.push(child.id);
+            if seen.insert(child.id) {
                 stack.push(child.id);
             }
         }
     }
+    seen.remove(&id);
+    let mut out: Vec<WorkOrderId> = seen.into_iter().collect();
     out.sort();
     out
 }

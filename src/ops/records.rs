@@ -258,6 +258,8 @@ pub struct Loaded {
     pub orders: Vec<WorkOrder>,
     pub problems: Vec<Problem>,
     status: HashMap<WorkOrderId, Status>,
+    /// Index into `orders` of each work order's children, in id order.
+    children: HashMap<WorkOrderId, Vec<usize>>,
 }
 
 impl Loaded {
@@ -321,6 +323,11 @@ impl Loaded {
         }
         loaded.orders.sort_by_key(|wo| wo.id);
         loaded.status = loaded.orders.iter().map(|wo| (wo.id, wo.status)).collect();
+        for (i, wo) in loaded.orders.iter().enumerate() {
+            if let Some(parent) = wo.parent {
+                loaded.children.entry(parent).or_default().push(i);
+            }
+        }
         Ok(loaded)
     }
 
@@ -350,7 +357,11 @@ impl Loaded {
 
     /// The direct children of `id`.
     pub fn children(&self, id: WorkOrderId) -> impl Iterator<Item = &WorkOrder> {
-        self.orders.iter().filter(move |wo| wo.parent == Some(id))
+        self.children
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.orders[i])
     }
 }
 
