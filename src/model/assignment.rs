@@ -478,6 +478,47 @@ pub fn diff_edit(old: &Assignment, new: &Assignment) -> Result<Vec<Edit>, String
     Ok(edits)
 }
 
+/// Carries the edit `theirs` made to `base` over to `onto`: its new notes
+/// are appended, and a status, blocked reason or summary it changed is
+/// set, unless `onto` changed that field differently. For a save an agent
+/// built on orc's version of the file while an earlier save of its own was
+/// briefly out of place (see [`crate::store::fsio::Swap::Displaced`]):
+/// `onto` is that earlier save. None if the two cannot be combined.
+pub fn rebase(base: &Assignment, theirs: &Assignment, onto: &Assignment) -> Option<Assignment> {
+    diff_edit(base, theirs).ok()?;
+    if onto.ids() != base.ids() {
+        return None;
+    }
+    let mut out = onto.clone();
+    if theirs.extra != base.extra {
+        if onto.extra != base.extra && onto.extra != theirs.extra {
+            return None;
+        }
+        out.extra = theirs.extra.clone();
+    }
+    fn take<T: PartialEq + Clone>(base: &T, theirs: &T, onto: &mut T) -> Option<()> {
+        if theirs != base {
+            if *onto != *base && *onto != *theirs {
+                return None;
+            }
+            *onto = theirs.clone();
+        }
+        Some(())
+    }
+    for ((b, t), o) in base
+        .work_orders
+        .iter()
+        .zip(&theirs.work_orders)
+        .zip(&mut out.work_orders)
+    {
+        take(&b.status, &t.status, &mut o.status)?;
+        take(&b.blocked_reason, &t.blocked_reason, &mut o.blocked_reason)?;
+        take(&b.summary, &t.summary, &mut o.summary)?;
+        o.notes.extend(t.notes[b.notes.len()..].iter().cloned());
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +603,43 @@ mod tests {
         assert_eq!(edits[0].status, Some(Status::Done));
         assert_eq!(edits[0].summary.as_deref(), Some("did it"));
         assert_eq!(edits[1].new_notes, ["hi"]);
+    }
+
+    #[test]
+    fn a_save_built_on_orcs_version_is_carried_over_to_the_displaced_one() {
+        let note = |t: &str| AssignedNote {
+            at: None,
+            by: None,
+            text: t.into(),
+        };
+        // orc's version; the agent's earlier save (displaced) added a
+        // note; its newest, built on orc's version, added another and
+        // finished a work order.
+        let base = sample();
+        let mut displaced = base.clone();
+        displaced.work_orders[1].notes.push(note("first"));
+        let mut newest = base.clone();
+        newest.work_orders[1].notes.push(note("second"));
+        newest.work_orders[2].status = Status::Done;
+        let merged = rebase(&base, &newest, &displaced).unwrap();
+        let texts: Vec<&str> = merged.work_orders[1]
+            .notes
+            .iter()
+            .map(|n| n.text.as_str())
+            .collect();
+        assert_eq!(texts, ["first", "second"]);
+        assert_eq!(merged.work_orders[2].status, Status::Done);
+        let edits = diff_edit(&base, &merged).unwrap();
+        assert_eq!(edits[0].new_notes, ["first", "second"]);
+        // The same field changed two ways cannot be combined.
+        let mut other = displaced.clone();
+        other.work_orders[2].status = Status::Blocked;
+        other.work_orders[2].blocked_reason = Some("stuck".into());
+        assert!(rebase(&base, &newest, &other).is_none());
+        // Nor can a save that is not a valid edit of orc's version.
+        let mut bad = newest.clone();
+        bad.work_orders[1].title = "x".into();
+        assert!(rebase(&base, &bad, &displaced).is_none());
     }
 
     #[test]

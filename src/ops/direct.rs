@@ -454,35 +454,40 @@ pub fn set_aside_and_restore(
             return Ok(None);
         }
     }
+    // What the file must still hold for the last good version to go over
+    // it: what was looked at (refused, or applied), so that a save made
+    // since is never overwritten; it is a new edit, handled as one.
+    let looked_at: Option<Option<Vec<u8>>> = match (&only_if, &rejected) {
+        (Some(expected), _) => Some(expected.map(<[u8]>::to_vec)),
+        (None, Some((Kept::Bytes(b), _))) => Some(Some(b.to_vec())),
+        // Deleted, or moved aside below: the file must still be absent.
+        (None, Some((Kept::Deleted | Kept::InTheWay, _))) => Some(None),
+        (None, None) => None,
+    };
     let aside = dir.path(REJECTED_DIR);
-    let stamp = format!(
-        "{}-{}-{}",
-        s.now.as_str().replace(':', ""),
-        std::process::id(),
-        unique()
-    );
-    let flat = rel.replace('/', "_");
+    let (stamp, flat) = aside_names(s, rel);
     let mut kept = None;
     if let Some((content, reason)) = rejected {
-        fsio::create_dir_all(&aside)?;
-        let target = aside.join(format!("{stamp}-{flat}"));
-        match content {
-            Kept::Bytes(b) => fsio::write_atomic(&target, b)?,
-            Kept::Deleted => fsio::write_atomic(&target, b"")?,
+        let target = match content {
+            Kept::Bytes(b) => keep_aside(s, dir, rel, b, reason)?,
+            Kept::Deleted => keep_aside(s, dir, rel, b"", reason)?,
             Kept::InTheWay => {
                 // Only if it is still there: a writer that put a regular
                 // file back has made a new edit.
                 if !matches!(OnDisk::read(&path)?, OnDisk::Unreadable(_)) {
                     return Ok(None);
                 }
+                fsio::create_dir_all(&aside)?;
+                let target = aside.join(format!("{stamp}-{flat}"));
                 std::fs::rename(&path, &target)
                     .map_err(|e| Error::io("cannot move aside", &path, e))?;
+                fsio::write_atomic(
+                    &aside.join(format!("{stamp}-{flat}.reason")),
+                    format!("{reason}\n").as_bytes(),
+                )?;
+                target
             }
-        }
-        fsio::write_atomic(
-            &aside.join(format!("{stamp}-{flat}.reason")),
-            format!("{reason}\n").as_bytes(),
-        )?;
+        };
         kept = Some(target);
     }
     let on_ledger = s.ledger.read(ledger_path)?;
@@ -498,17 +503,97 @@ pub fn set_aside_and_restore(
             None
         }
     };
-    if on_disk != on_ledger {
+    let expected = looked_at.unwrap_or_else(|| on_disk.clone());
+    if on_disk != on_ledger && on_disk == expected {
         match on_ledger {
-            // Only over what was just looked at: a writer that saved again
-            // meanwhile keeps its new edit (it is handled as one).
             Some(bytes) => {
-                fsio::write_atomic_if(&path, &bytes, on_disk.as_deref())?;
+                if let fsio::Swap::Displaced(d) =
+                    fsio::write_atomic_swap(&path, &bytes, expected.as_deref())?
+                {
+                    rescue_displaced(s, dir, rel, &bytes, &d)?;
+                }
             }
             None => fsio::remove_file_if_exists(&path)?,
         }
     }
     Ok(kept)
+}
+
+/// The stamp and flattened name of what is kept in `.orc/rejected/`.
+fn aside_names(s: &Session, rel: &str) -> (String, String) {
+    let stamp = format!(
+        "{}-{}-{}",
+        s.now.as_str().replace(':', ""),
+        std::process::id(),
+        unique()
+    );
+    (stamp, rel.replace('/', "_"))
+}
+
+/// Keeps `bytes` as `.orc/rejected/<stamp>-<rel>` with `reason` beside it.
+fn keep_aside(s: &Session, dir: &OrcDir, rel: &str, bytes: &[u8], reason: &str) -> Result<PathBuf> {
+    let aside = dir.path(REJECTED_DIR);
+    let (stamp, flat) = aside_names(s, rel);
+    fsio::create_dir_all(&aside)?;
+    let target = aside.join(format!("{stamp}-{flat}"));
+    fsio::write_atomic(&target, bytes)?;
+    fsio::write_atomic(
+        &aside.join(format!("{stamp}-{flat}.reason")),
+        format!("{reason}\n").as_bytes(),
+    )?;
+    Ok(target)
+}
+
+/// Rescues a save of `rel` that orc's guarded write found displaced (see
+/// [`fsio::Swap::Displaced`]): the writer saved while `ours` was briefly
+/// in place, perhaps building on it, so its newest save may lack what the
+/// displaced one changed. For `assigned-work.json` the newest save's edit
+/// is carried over to the displaced one and the result put in place (it is
+/// then applied as one edit); otherwise, or if that fails, the displaced
+/// save is kept in `.orc/rejected/` with the reason, never dropped.
+pub fn rescue_displaced(
+    s: &Session,
+    dir: &OrcDir,
+    rel: &str,
+    ours: &[u8],
+    displaced: &[u8],
+) -> Result<()> {
+    let path = dir.path(rel);
+    if rel == ASSIGNMENT_FILE
+        && let Ok(newest) = fsio::read_regular(&path)
+    {
+        let decode = |b: &[u8]| model::decode::decode::<model::Assignment>(b).ok();
+        let merged = match (decode(ours), decode(&newest), decode(displaced)) {
+            (Some(base), Some(theirs), Some(onto)) => {
+                model::assignment::rebase(&base, &theirs, &onto)
+            }
+            _ => None,
+        };
+        if let Some(m) = merged
+            && fsio::write_atomic_swap(&path, &model::to_file_bytes(&m), Some(&newest))?
+                == fsio::Swap::Written
+        {
+            tracing::info!(
+                "{}: a save made while orc was writing it was merged with the one it replaced",
+                path.display()
+            );
+            return Ok(());
+        }
+    }
+    let kept = keep_aside(
+        s,
+        dir,
+        rel,
+        displaced,
+        "a save that the writer replaced with a newer one while orc was writing the file; \
+         the newer one may lack what this one changed, so make that change again if it is missing",
+    )?;
+    tracing::warn!(
+        "{}: a save was replaced while orc was writing the file; kept as {}",
+        path.display(),
+        kept.display()
+    );
+    Ok(())
 }
 
 fn unique() -> u32 {

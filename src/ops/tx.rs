@@ -83,12 +83,18 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// [`Tx::stage_guarded`]) found its file changed.
 pub const CHANGED_UNDERNEATH: &str = "changed while it was being applied";
 
-struct Staged {
+/// What to do with a save a guarded write displaced (see
+/// [`fsio::Swap::Displaced`]): called with the bytes orc wrote and the
+/// displaced save.
+pub type Rescue<'s> = Box<dyn Fn(&[u8], &[u8]) -> Result<()> + 's>;
+
+struct Staged<'s> {
     /// The working-copy file, or None for a file that lives only on the
     /// ledger (`counters.json`).
     abs: Option<PathBuf>,
     /// Write only if the file still holds these bytes (None: absent).
     guard: Option<Option<Vec<u8>>>,
+    rescue: Option<Rescue<'s>>,
     ledger_path: String,
     bytes: Vec<u8>,
 }
@@ -96,7 +102,7 @@ struct Staged {
 pub struct Tx<'s> {
     session: &'s Session,
     locks: Vec<(String, FileLock)>,
-    staged: Vec<Staged>,
+    staged: Vec<Staged<'s>>,
     restart: bool,
 }
 
@@ -154,13 +160,15 @@ impl<'s> Tx<'s> {
 
     /// Like [`Tx::stage`], for a file an agent writes without locks: the
     /// transaction fails with [`CHANGED_UNDERNEATH`] (and writes nothing)
-    /// unless the file still holds `expected` when it is written.
+    /// unless the file still holds `expected` when it is written. A save
+    /// the write displaced goes to `rescue`.
     pub fn stage_guarded(
         &mut self,
         abs: PathBuf,
         ledger_path: String,
         bytes: Vec<u8>,
         expected: Option<Vec<u8>>,
+        rescue: Rescue<'s>,
     ) -> Result<()> {
         self.stage(abs, ledger_path.clone(), bytes)?;
         if let Some(s) = self
@@ -169,6 +177,7 @@ impl<'s> Tx<'s> {
             .find(|s| s.ledger_path == ledger_path)
         {
             s.guard = Some(expected);
+            s.rescue = Some(rescue);
         }
         Ok(())
     }
@@ -178,6 +187,7 @@ impl<'s> Tx<'s> {
         self.staged.push(Staged {
             abs,
             guard: None,
+            rescue: None,
             ledger_path,
             bytes,
         });
@@ -197,11 +207,17 @@ impl<'s> Tx<'s> {
                 if let Some(dir) = abs.parent() {
                     fsio::create_dir_all(dir)?;
                 }
-                if !fsio::write_atomic_if(abs, &staged.bytes, expected.as_deref())? {
-                    return Err(Error::conflict(format!(
-                        "{}: {CHANGED_UNDERNEATH}",
-                        abs.display()
-                    )));
+                match fsio::write_atomic_swap(abs, &staged.bytes, expected.as_deref())? {
+                    fsio::Swap::Written => {}
+                    other => {
+                        if let (fsio::Swap::Displaced(d), Some(rescue)) = (&other, &staged.rescue) {
+                            rescue(&staged.bytes, d)?;
+                        }
+                        return Err(Error::conflict(format!(
+                            "{}: {CHANGED_UNDERNEATH}",
+                            abs.display()
+                        )));
+                    }
                 }
                 written.push((abs, expected.clone()));
             }
@@ -245,11 +261,22 @@ impl<'s> Tx<'s> {
                 let guarded = self
                     .staged
                     .iter()
-                    .any(|s| s.abs.as_ref() == Some(*abs) && s.guard.is_some());
+                    .find(|s| s.abs.as_ref() == Some(*abs) && s.guard.is_some());
                 let _ = match old {
                     // A file agents write: put it back only if it still
                     // holds what this transaction wrote.
-                    Some(bytes) if guarded => fsio::write_atomic_if(abs, bytes, ours).map(|_| ()),
+                    Some(bytes) if guarded.is_some() => {
+                        match fsio::write_atomic_swap(abs, bytes, ours) {
+                            Ok(fsio::Swap::Displaced(d)) => {
+                                match guarded.and_then(|g| g.rescue.as_ref()) {
+                                    Some(rescue) => rescue(bytes, &d),
+                                    None => Ok(()),
+                                }
+                            }
+                            Ok(_) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
                     Some(bytes) => fsio::write_atomic(abs, bytes),
                     None => fsio::remove_file_if_exists(abs),
                 };

@@ -343,8 +343,9 @@ impl<'t, 's> WorkSet<'t, 's> {
             );
             match &e.guard {
                 Some(expected) => {
+                    let rescue = rescuer(self.s, e.dir.clone(), work_order_rel(e.now.id));
                     self.tx
-                        .stage_guarded(path, ledger_path, bytes, expected.clone())?
+                        .stage_guarded(path, ledger_path, bytes, expected.clone(), rescue)?
                 }
                 None => self.tx.stage(path, ledger_path, bytes)?,
             }
@@ -365,8 +366,14 @@ impl<'t, 's> WorkSet<'t, 's> {
                     (Some(g), Some(expected)) if g == grove => expected.clone(),
                     _ => slot.on_disk.clone(),
                 };
-                self.tx
-                    .stage_guarded(path, ledger_path, model::to_file_bytes(a), expected)?;
+                let rescue = rescuer(self.s, slot.dir.clone(), ASSIGNMENT_FILE.to_string());
+                self.tx.stage_guarded(
+                    path,
+                    ledger_path,
+                    model::to_file_bytes(a),
+                    expected,
+                    rescue,
+                )?;
             }
         }
         lines.append(&mut self.lines);
@@ -671,6 +678,11 @@ pub fn run_applying<'s, T>(
             (result, _) => return result,
         }
     }
+}
+
+/// What rescues a save of `rel` in `dir` that a guarded write displaced.
+fn rescuer<'s>(s: &'s Session, dir: OrcDir, rel: String) -> tx::Rescue<'s> {
+    Box::new(move |ours, displaced| super::direct::rescue_displaced(s, &dir, &rel, ours, displaced))
 }
 
 /// The grove's assignment as last committed to the ledger.

@@ -142,12 +142,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// What [`write_atomic_swap`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Swap {
+    /// The file held what was expected and now holds the new bytes.
+    Written,
+    /// The file did not hold what was expected; it is as it was.
+    Changed,
+    /// A writer saved just before the swap (its save was swapped back) and
+    /// saved again while the new bytes were visible, perhaps building on
+    /// them: its newest save is in place, and this is the earlier one it
+    /// replaced, which only the caller can still rescue.
+    Displaced(Vec<u8>),
+}
+
+/// Like [`write_atomic_swap`], saying only whether the write happened.
+pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool> {
+    Ok(write_atomic_swap(path, bytes, expected)? == Swap::Written)
+}
+
 /// Writes `bytes` to `path` only if the file still holds `expected` (None:
 /// absent), atomically with respect to writers that do not lock (agents
 /// saving with a rename): the new file is swapped in with
 /// `renameat2(RENAME_EXCHANGE)`, and if what came out is not `expected`,
-/// it is swapped back. Returns whether the write happened.
-pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool> {
+/// it is swapped back.
+pub fn write_atomic_swap(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<Swap> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{} has no parent directory", path.display())))?;
@@ -188,7 +207,7 @@ pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Re
             Ok((ino, b)) if Some(b.as_slice()) == expected => Some(ino),
             _ => {
                 let _ = fs::remove_file(&tmp);
-                return Ok(false);
+                return Ok(Swap::Changed);
             }
         }
     } else {
@@ -206,17 +225,17 @@ pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Re
         {
             // Someone created (or removed) the file meanwhile.
             let _ = fs::remove_file(&tmp);
-            return Ok(false);
+            return Ok(Swap::Changed);
         }
         Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {
             // No renameat2 on this file system: check, then rename.
             let now = fs::read(path).ok();
             if now.as_deref() != expected {
                 let _ = fs::remove_file(&tmp);
-                return Ok(false);
+                return Ok(Swap::Changed);
             }
             fs::rename(&tmp, path).map_err(|e| Error::io("cannot write", path, e))?;
-            return Ok(true);
+            return Ok(Swap::Written);
         }
         Err(e) => {
             let _ = fs::remove_file(&tmp);
@@ -224,7 +243,7 @@ pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Re
         }
     }
     if expected.is_none() {
-        return Ok(true);
+        return Ok(Swap::Written);
     }
     // `tmp` now holds what was at `path`: the file we checked, unless a
     // writer renamed its own over it in the last microseconds.
@@ -234,22 +253,34 @@ pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Re
     };
     if same {
         let _ = fs::remove_file(&tmp);
-        return Ok(true);
+        return Ok(Swap::Written);
     }
     // Not what we validated: put it back.
-    if renameat2(&tmp, path, libc::RENAME_EXCHANGE).is_ok() {
-        // `tmp` holds ours again, unless a writer replaced ours meanwhile:
-        // then that newest file is theirs, and it wins.
-        match fs::read(&tmp) {
-            Ok(b) if b == bytes => {
-                let _ = fs::remove_file(&tmp);
-            }
-            _ => {
+    if renameat2(&tmp, path, libc::RENAME_EXCHANGE).is_err() {
+        let _ = fs::remove_file(&tmp);
+        return Ok(Swap::Changed);
+    }
+    // `tmp` holds ours again, unless the writer saved over ours while it
+    // was visible: then `tmp` holds that newest save, which wins, and the
+    // save we swapped back is displaced by it.
+    match fs::read(&tmp) {
+        Ok(b) if b == bytes => {
+            let _ = fs::remove_file(&tmp);
+            Ok(Swap::Changed)
+        }
+        _ => {
+            if renameat2(&tmp, path, libc::RENAME_EXCHANGE).is_err() {
                 let _ = fs::rename(&tmp, path);
+                return Ok(Swap::Changed);
+            }
+            let displaced = fs::read(&tmp);
+            let _ = fs::remove_file(&tmp);
+            match displaced {
+                Ok(d) if d != bytes => Ok(Swap::Displaced(d)),
+                _ => Ok(Swap::Changed),
             }
         }
     }
-    Ok(false)
 }
 
 fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> std::io::Result<()> {
