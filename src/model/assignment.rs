@@ -479,8 +479,8 @@ pub fn diff_edit(old: &Assignment, new: &Assignment) -> Result<Vec<Edit>, String
 }
 
 /// Carries the edit `theirs` made to `base` over to `onto`: its new notes
-/// are appended, and a status, blocked reason or summary it changed is
-/// set, unless `onto` changed that field differently. For a save an agent
+/// are appended, and a status (with its blocked reason) or summary it
+/// changed is set, unless `onto` changed that field differently. For a save an agent
 /// built on orc's version of the file while an earlier save of its own was
 /// briefly out of place (see [`crate::store::fsio::Swap::Displaced`]):
 /// `onto` is that earlier save. None if the two cannot be combined.
@@ -511,8 +511,15 @@ pub fn rebase(base: &Assignment, theirs: &Assignment, onto: &Assignment) -> Opti
         .zip(&theirs.work_orders)
         .zip(&mut out.work_orders)
     {
-        take(&b.status, &t.status, &mut o.status)?;
-        take(&b.blocked_reason, &t.blocked_reason, &mut o.blocked_reason)?;
+        // A status and its blocked reason go together: a reason may only
+        // change with status blocked, so the pair comes from one side.
+        let mut state = (o.status, o.blocked_reason.clone());
+        take(
+            &(b.status, b.blocked_reason.clone()),
+            &(t.status, t.blocked_reason.clone()),
+            &mut state,
+        )?;
+        (o.status, o.blocked_reason) = state;
         take(&b.summary, &t.summary, &mut o.summary)?;
         o.notes.extend(t.notes[b.notes.len()..].iter().cloned());
     }

@@ -14,7 +14,10 @@
 //! - the refreshed assignment validates, survives a rewrite, compares equal
 //!   to itself under `diff_edit`, and refreshing again changes nothing;
 //! - `next` names open, unblocked work whose dependencies are done, and an
-//!   active assignment is complete exactly when all its work is closed.
+//!   active assignment is complete exactly when all its work is closed;
+//! - a second save carried over onto the first (`rebase`, for a save a
+//!   guarded write displaced) is a valid edit holding both saves' notes
+//!   and changes, unless the two changed a field differently.
 //!
 //! Shared by `fuzz/fuzz_targets/assignment_sync.rs` (cargo-fuzz) and
 //! `tests/fuzz_regressions.rs`, which replays the seeds and every crash
@@ -23,7 +26,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use arbitrary::{Result as ArbResult, Unstructured};
-use orc::model::assignment::{self, EDITABLE_STATUSES};
+use orc::model::assignment::{self, AssignedNote, EDITABLE_STATUSES};
 use orc::model::{
     Assignment, AssignmentStatus, GroveId, MissionId, Priority, Status, Timestamp, WorkOrder,
     WorkOrderId, decode, to_file_bytes,
@@ -293,6 +296,56 @@ fn generate_and_check(u: &mut Unstructured) -> ArbResult<()> {
         let w = by_id[&entry.id];
         assert_eq!(entry.status, w.status);
         assert_eq!(entry.notes.len(), w.notes.len());
+    }
+
+    // A second save, displaced by orc's guarded write while the first was
+    // built on orc's version: carried over (`rebase`), it is a valid edit
+    // with the notes of both in order and each changed field, or the two
+    // changed a field differently.
+    let other_bytes = edited(u, &file)?;
+    if let Ok(other) = decode::decode::<Assignment>(&other_bytes)
+        && other.validate().is_ok()
+        && assignment::diff_edit(&old, &other).is_ok()
+    {
+        let rows = old
+            .work_orders
+            .iter()
+            .zip(&new.work_orders)
+            .zip(&other.work_orders);
+        match assignment::rebase(&old, &new, &other) {
+            Some(m) => {
+                assignment::diff_edit(&old, &m).expect("a merged save is a valid edit");
+                for (((o, n), x), got) in rows.zip(&m.work_orders) {
+                    let texts = |v: &[AssignedNote]| -> Vec<String> {
+                        v.iter().map(|n| n.text.clone()).collect()
+                    };
+                    let mut want = texts(&x.notes);
+                    want.extend(texts(&n.notes[o.notes.len()..]));
+                    assert_eq!(texts(&got.notes), want, "both saves' notes, in order");
+                    fn pick<T: PartialEq + Clone>(o: &T, n: &T, x: &T) -> T {
+                        if n != o { n.clone() } else { x.clone() }
+                    }
+                    let state = |w: &orc::model::assignment::AssignedWork| {
+                        (w.status, w.blocked_reason.clone())
+                    };
+                    assert_eq!(state(got), pick(&state(o), &state(n), &state(x)));
+                    assert_eq!(got.summary, pick(&o.summary, &n.summary, &x.summary));
+                }
+            }
+            None => {
+                fn clash<T: PartialEq>(o: &T, n: &T, x: &T) -> bool {
+                    n != o && x != o && x != n
+                }
+                let conflict = rows.clone().any(|((o, n), x)| {
+                    clash(
+                        &(o.status, &o.blocked_reason),
+                        &(n.status, &n.blocked_reason),
+                        &(x.status, &x.blocked_reason),
+                    ) || clash(&o.summary, &n.summary, &x.summary)
+                }) || clash(&old.extra, &new.extra, &other.extra);
+                assert!(conflict, "saves that do not clash were not combined");
+            }
+        }
     }
     Ok(())
 }
