@@ -125,20 +125,22 @@ fn syntax_error(e: &serde_json::Error, text: &str) -> String {
     format!("line {}, column {}: {what}{hint}", e.line(), e.column())
 }
 
-/// The text from (1-based) `line`, `column` on; serde_json's column is
-/// that of the character it stopped at, or just past it.
+/// The text from (1-based) `line`, `column` on; serde_json's column counts
+/// bytes, and is that of the character it stopped at, or just past it.
 fn at_position(text: &str, line: usize, column: usize) -> &str {
     let Some(l) = text.split('\n').nth(line.saturating_sub(1)) else {
         return "";
     };
-    let start = l
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(l.len(), |(i, _)| i);
+    let mut start = column.saturating_sub(1).min(l.len());
+    while !l.is_char_boundary(start) {
+        start -= 1;
+    }
     // Back up to the start of the word the error is in.
     let word = l[..start]
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '+'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '-' || c == '+'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &l[word..]
 }
 
@@ -331,6 +333,25 @@ mod tests {
         );
         assert!(err(b"{\"a\": 1, \"b\": [{\"at\": 5}]}").ends_with("expected a string"));
         assert!(err(b"{\"a\": 1, \"b\": {}}").ends_with("invalid type: object, expected an array"));
+    }
+
+    #[test]
+    fn an_error_after_wide_characters_is_explained_not_a_panic() {
+        // A byte-order mark and other wide characters inside the text,
+        // right before the place serde_json stops at.
+        for text in [
+            "{\"a\": \u{feff}NaN}",
+            "{\"a\": é\u{feff}1}",
+            "[\u{feff}Infinity]",
+            // A broken \u escape runs into the mark (found by fuzzing).
+            "{\"a\": \"\\u0\u{feff}01\"}",
+        ] {
+            let msg = err(text.as_bytes());
+            assert!(msg.starts_with("line 1, column "), "{text:?}: {msg}");
+        }
+        assert!(err("{\"a\": NaN}".as_bytes()).contains("JSON has no NaN"));
+        // Columns count bytes: the hint still finds the word after wide text.
+        assert!(err("{\"é\u{feff}\": NaN}".as_bytes()).contains("JSON has no NaN"));
     }
 
     #[test]
