@@ -12,7 +12,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::TestEnv;
+use common::{TestEnv, note_texts};
 use serde_json::{Value, json};
 
 fn with_note(bytes: &[u8], text: &str) -> Vec<u8> {
@@ -83,26 +83,18 @@ fn a_displaced_save_is_merged_with_the_newest_or_kept() {
     std::fs::write(&file, &newest).unwrap();
     orc::ops::direct::rescue_displaced(&s, &dir, "assigned-work.json", &ours, &displaced).unwrap();
     let now: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    let texts: Vec<&str> = now["work_orders"][0]["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["first", "second"], "both saves' notes are in place");
+    assert_eq!(
+        note_texts(&now["work_orders"][0]["notes"]),
+        ["first", "second"],
+        "both saves' notes are in place"
+    );
     assert!(rejected(&grove).is_empty(), "nothing needed keeping aside");
     // Applied as one edit: both notes reach the ledger.
     env.orc_in(&grove, &["apply"]).ok();
     let wo: Value =
         serde_json::from_str(&env.ledger_file("missions/MISSION-001/work-orders/WO-001.json"))
             .unwrap();
-    let committed: Vec<&str> = wo["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(committed, ["first", "second"]);
+    assert_eq!(note_texts(&wo["notes"]), ["first", "second"]);
 
     // Two saves that changed the same field differently cannot be merged:
     // the displaced one is kept aside, byte for byte, with the reason, and

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestEnv, code, wait_until};
+use common::{TestEnv, code, note_texts, wait_until};
 use fs2::FileExt;
 use orc::model::FileKind;
 use serde_json::{Value, json};
@@ -330,12 +330,7 @@ fn a_watcher_killed_and_restarted_loses_no_edit_and_commits_each_once() {
                 &env.ledger_file("missions/MISSION-001/work-orders/WO-001.json"),
             )
             .map_err(|e| e.to_string())?;
-            let notes: Vec<String> = wo["notes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n["text"].as_str().unwrap().to_string())
-                .collect();
+            let notes = note_texts(&wo["notes"]);
             if expected.iter().all(|e| notes.contains(e)) {
                 Ok(())
             } else {
@@ -355,12 +350,7 @@ fn a_watcher_killed_and_restarted_loses_no_edit_and_commits_each_once() {
     let wo: Value =
         serde_json::from_str(&env.ledger_file("missions/MISSION-001/work-orders/WO-001.json"))
             .unwrap();
-    let notes: Vec<&str> = wo["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["text"].as_str().unwrap())
-        .collect();
+    let notes = note_texts(&wo["notes"]);
     for i in 0..EDITS {
         let text = format!("edit {i}");
         assert_eq!(

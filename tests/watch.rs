@@ -96,6 +96,20 @@ impl World {
         });
     }
 
+    /// A deployed session whose watcher runs and has told the IMP of
+    /// echo that WO-001 is assigned to it.
+    fn assigned() -> World {
+        let w = World::new();
+        w.deploy(&[]);
+        w.wait_watcher();
+        w.env.orc(&["assign", "WO-001", "--grove", "echo"]).ok();
+        w.wait_log(
+            "echo",
+            "orc: WO-001 assigned to you; read .orc/assigned-work.json",
+        );
+        w
+    }
+
     /// Waits until the watcher runs (its pane says so).
     fn wait_watcher(&self) {
         wait_until("the watcher to start", WAIT, || {
@@ -233,14 +247,7 @@ fn deploy_lays_out_the_session_redeploys_idempotently_and_tears_down() {
 
 #[test]
 fn a_notification_reaches_the_right_pane_and_no_other() {
-    let w = World::new();
-    w.deploy(&[]);
-    w.wait_watcher();
-    w.env.orc(&["assign", "WO-001", "--grove", "echo"]).ok();
-    w.wait_log(
-        "echo",
-        "orc: WO-001 assigned to you; read .orc/assigned-work.json",
-    );
+    let w = World::assigned();
     // The IMP reports; the deputy hears of it.
     let echo = w.grove("echo");
     w.env.orc_in(&echo, &["work", "start"]).ok();
@@ -353,14 +360,7 @@ fn direct_edits_are_committed_and_propagated_both_ways() {
 
 #[test]
 fn an_invalid_edit_is_refused_kept_restored_and_reported() {
-    let w = World::new();
-    w.deploy(&[]);
-    w.wait_watcher();
-    w.env.orc(&["assign", "WO-001", "--grove", "echo"]).ok();
-    w.wait_log(
-        "echo",
-        "orc: WO-001 assigned to you; read .orc/assigned-work.json",
-    );
+    let w = World::assigned();
     let echo = w.grove("echo");
     let assignment = echo.join(".orc/assigned-work.json");
     let good = std::fs::read_to_string(&assignment).unwrap();

@@ -529,35 +529,20 @@ pub fn rebase(base: &Assignment, theirs: &Assignment, onto: &Assignment) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::work_order::FORMAT as WO_FORMAT;
 
     fn wo(n: u32, parent: Option<u32>, deps: &[u32]) -> WorkOrder {
-        let ts = Timestamp::from_unix(0);
         WorkOrder {
-            format: WO_FORMAT,
-            id: WorkOrderId::new(n),
-            mission: MissionId::new(1),
-            title: format!("w{n}"),
-            description: String::new(),
-            kind: "task".into(),
-            priority: Priority::Medium,
             status: Status::Assigned,
             parent: parent.map(WorkOrderId::new),
             depends_on: deps.iter().map(|&d| WorkOrderId::new(d)).collect(),
-            acceptance: vec![],
-            labels: vec![],
             assignee: Some("IMP-GROVE-001".into()),
-            notes: vec![],
-            created_by: "x".into(),
-            created_at: ts.clone(),
-            updated_at: ts,
-            claimed_at: None,
-            completed_at: None,
-            pinned: false,
-            blocked_reason: None,
-            blocked_from: None,
-            summary: None,
-            extra: BTreeMap::new(),
+            ..WorkOrder::new(
+                WorkOrderId::new(n),
+                MissionId::new(1),
+                format!("w{n}"),
+                "x".into(),
+                Timestamp::from_unix(0),
+            )
         }
     }
 

@@ -80,6 +80,42 @@ pub fn default_type() -> String {
 }
 
 impl WorkOrder {
+    /// A `ready` task of medium priority, with nothing else set.
+    pub fn new(
+        id: WorkOrderId,
+        mission: MissionId,
+        title: String,
+        created_by: String,
+        at: Timestamp,
+    ) -> WorkOrder {
+        WorkOrder {
+            format: FORMAT,
+            id,
+            mission,
+            title,
+            description: String::new(),
+            kind: default_type(),
+            priority: Priority::Medium,
+            status: Status::Ready,
+            parent: None,
+            depends_on: Vec::new(),
+            acceptance: Vec::new(),
+            labels: Vec::new(),
+            assignee: None,
+            notes: Vec::new(),
+            created_by,
+            created_at: at.clone(),
+            updated_at: at,
+            claimed_at: None,
+            completed_at: None,
+            pinned: false,
+            blocked_reason: None,
+            blocked_from: None,
+            summary: None,
+            extra: Default::default(),
+        }
+    }
+
     /// What a reader sees: `waiting` for a ready work order with open
     /// dependencies. `dep_done` tells whether a dependency is done.
     pub fn shown(&self, dep_done: impl Fn(WorkOrderId) -> bool) -> Shown {

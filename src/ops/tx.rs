@@ -88,13 +88,33 @@ pub const CHANGED_UNDERNEATH: &str = "changed while it was being applied";
 /// displaced save.
 pub type Rescue<'s> = Box<dyn Fn(&[u8], &[u8]) -> Result<()> + 's>;
 
+/// How a file an agent writes without locks is written.
+struct Guard<'s> {
+    /// Write only if the file still holds these bytes (None: absent).
+    expected: Option<Vec<u8>>,
+    rescue: Rescue<'s>,
+}
+
+impl Guard<'_> {
+    /// Writes `bytes` to `abs` if it holds `expected`, handing a save the
+    /// write displaced to the rescue; returns whether it wrote.
+    fn write(&self, abs: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool> {
+        match fsio::write_atomic_swap(abs, bytes, expected)? {
+            fsio::Swap::Written => Ok(true),
+            fsio::Swap::Changed => Ok(false),
+            fsio::Swap::Displaced(d) => {
+                (self.rescue)(bytes, &d)?;
+                Ok(false)
+            }
+        }
+    }
+}
+
 struct Staged<'s> {
     /// The working-copy file, or None for a file that lives only on the
     /// ledger (`counters.json`).
     abs: Option<PathBuf>,
-    /// Write only if the file still holds these bytes (None: absent).
-    guard: Option<Option<Vec<u8>>>,
-    rescue: Option<Rescue<'s>>,
+    guard: Option<Guard<'s>>,
     ledger_path: String,
     bytes: Vec<u8>,
 }
@@ -176,8 +196,7 @@ impl<'s> Tx<'s> {
             .iter_mut()
             .find(|s| s.ledger_path == ledger_path)
         {
-            s.guard = Some(expected);
-            s.rescue = Some(rescue);
+            s.guard = Some(Guard { expected, rescue });
         }
         Ok(())
     }
@@ -187,7 +206,6 @@ impl<'s> Tx<'s> {
         self.staged.push(Staged {
             abs,
             guard: None,
-            rescue: None,
             ledger_path,
             bytes,
         });
@@ -201,25 +219,19 @@ impl<'s> Tx<'s> {
             // Files an agent may save at any moment first, each swapped in
             // only if it still holds what was validated.
             for staged in &self.staged {
-                let (Some(abs), Some(expected)) = (&staged.abs, &staged.guard) else {
+                let (Some(abs), Some(guard)) = (&staged.abs, &staged.guard) else {
                     continue;
                 };
                 if let Some(dir) = abs.parent() {
                     fsio::create_dir_all(dir)?;
                 }
-                match fsio::write_atomic_swap(abs, &staged.bytes, expected.as_deref())? {
-                    fsio::Swap::Written => {}
-                    other => {
-                        if let (fsio::Swap::Displaced(d), Some(rescue)) = (&other, &staged.rescue) {
-                            rescue(&staged.bytes, d)?;
-                        }
-                        return Err(Error::conflict(format!(
-                            "{}: {CHANGED_UNDERNEATH}",
-                            abs.display()
-                        )));
-                    }
+                if !guard.write(abs, &staged.bytes, guard.expected.as_deref())? {
+                    return Err(Error::conflict(format!(
+                        "{}: {CHANGED_UNDERNEATH}",
+                        abs.display()
+                    )));
                 }
-                written.push((abs, expected.clone()));
+                written.push((abs, guard.expected.clone()));
             }
             for staged in &self.staged {
                 if staged.guard.is_some() {
@@ -253,32 +265,14 @@ impl<'s> Tx<'s> {
         })();
         if result.is_err() {
             for (abs, old) in written.iter().rev() {
-                let ours = self
-                    .staged
-                    .iter()
-                    .find(|s| s.abs.as_ref() == Some(*abs))
-                    .map(|s| s.bytes.as_slice());
-                let guarded = self
-                    .staged
-                    .iter()
-                    .find(|s| s.abs.as_ref() == Some(*abs) && s.guard.is_some());
-                let _ = match old {
+                let staged = self.staged.iter().find(|s| s.abs.as_ref() == Some(*abs));
+                let ours = staged.map(|s| s.bytes.as_slice());
+                let _ = match (old, staged.and_then(|s| s.guard.as_ref())) {
                     // A file agents write: put it back only if it still
                     // holds what this transaction wrote.
-                    Some(bytes) if guarded.is_some() => {
-                        match fsio::write_atomic_swap(abs, bytes, ours) {
-                            Ok(fsio::Swap::Displaced(d)) => {
-                                match guarded.and_then(|g| g.rescue.as_ref()) {
-                                    Some(rescue) => rescue(bytes, &d),
-                                    None => Ok(()),
-                                }
-                            }
-                            Ok(_) => Ok(()),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Some(bytes) => fsio::write_atomic(abs, bytes),
-                    None => fsio::remove_file_if_exists(abs),
+                    (Some(bytes), Some(guard)) => guard.write(abs, bytes, ours).map(|_| ()),
+                    (Some(bytes), None) => fsio::write_atomic(abs, bytes),
+                    (None, _) => fsio::remove_file_if_exists(abs),
                 };
             }
         }

@@ -92,30 +92,20 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
         let id = WorkOrderId::new(number);
         lock_work_order(ws.tx(), &dir, mission, id)?;
         let mut wo = WorkOrder {
-            format: model::work_order::FORMAT,
-            id,
-            mission,
-            title: new.title.clone(),
             description: new.description.clone(),
             kind: kind.clone(),
             priority: new.priority,
-            status: Status::Ready,
             parent: new.parent,
             depends_on: depends_on.clone(),
             acceptance: new.acceptance.clone(),
             labels: new.labels.clone(),
-            assignee: None,
-            notes: Vec::new(),
-            created_by: s.actor.clone(),
-            created_at: s.now.clone(),
-            updated_at: s.now.clone(),
-            claimed_at: None,
-            completed_at: None,
-            pinned: false,
-            blocked_reason: None,
-            blocked_from: None,
-            summary: None,
-            extra: Default::default(),
+            ..WorkOrder::new(
+                id,
+                mission,
+                new.title.clone(),
+                s.actor.clone(),
+                s.now.clone(),
+            )
         };
         let mut what = format!("created in {mission}");
         if let Some(grove) = joins {

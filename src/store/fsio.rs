@@ -100,6 +100,27 @@ impl ReadError {
 
 static TEMP_COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// A fresh name for a temporary file beside `name` in `dir`:
+/// `.<name>.<tag>-<pid>-<n>`.
+fn temp_beside(dir: &Path, name: &str, tag: &str) -> std::path::PathBuf {
+    dir.join(format!(
+        ".{name}.{tag}-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Creates `path` (which must not exist) with `bytes`, on disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
@@ -116,22 +137,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             path.display()
         )));
     }
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
+    let tmp = temp_beside(dir, &name.to_string_lossy(), "tmp");
+    let result = write_synced(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
         let mut err = Error::io("cannot write", path, e);
@@ -156,11 +163,6 @@ pub enum Swap {
     Displaced(Vec<u8>),
 }
 
-/// Like [`write_atomic_swap`], saying only whether the write happened.
-pub fn write_atomic_if(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<bool> {
-    Ok(write_atomic_swap(path, bytes, expected)? == Swap::Written)
-}
-
 /// Writes `bytes` to `path` only if the file still holds `expected` (None:
 /// absent), atomically with respect to writers that do not lock (agents
 /// saving with a rename): the new file is swapped in with
@@ -171,21 +173,8 @@ pub fn write_atomic_swap(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> 
         .parent()
         .ok_or_else(|| Error::internal(format!("{} has no parent directory", path.display())))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.swap-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })();
-    if let Err(e) = written {
+    let tmp = temp_beside(dir, &name, "swap");
+    if let Err(e) = write_synced(&tmp, bytes) {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io("cannot write", path, e));
     }

@@ -133,26 +133,8 @@ impl Tmux {
         dir: &Path,
         argv: &[String],
     ) -> Result<String> {
-        let dir = dir.display().to_string();
-        let mut args = vec![
-            "new-session",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_id}",
-            "-s",
-            session,
-            "-n",
-            window,
-            "-c",
-            &dir,
-            "-x",
-            "200",
-            "-y",
-            "50",
-        ];
-        args.extend(argv.iter().map(String::as_str));
-        Ok(self.call(&args)?.trim().to_string())
+        let options = ["-s", session, "-n", window, "-x", "200", "-y", "50"];
+        self.new_pane("new-session", &options, dir, argv)
     }
 
     /// Adds a window to `session` running `argv` in `dir`; returns the pane id.
@@ -163,23 +145,8 @@ impl Tmux {
         dir: &Path,
         argv: &[String],
     ) -> Result<String> {
-        let dir = dir.display().to_string();
         let target = format!("={session}:");
-        let mut args = vec![
-            "new-window",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_id}",
-            "-t",
-            &target,
-            "-n",
-            window,
-            "-c",
-            &dir,
-        ];
-        args.extend(argv.iter().map(String::as_str));
-        Ok(self.call(&args)?.trim().to_string())
+        self.new_pane("new-window", &["-t", &target, "-n", window], dir, argv)
     }
 
     /// Splits `pane` (`horizontal`: side by side) giving the new pane
@@ -192,22 +159,24 @@ impl Tmux {
         dir: &Path,
         argv: &[String],
     ) -> Result<String> {
-        let dir = dir.display().to_string();
         let size = format!("{percent}%");
-        let mut args = vec![
-            "split-window",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_id}",
-            "-t",
-            pane,
-            if horizontal { "-h" } else { "-v" },
-            "-l",
-            &size,
-            "-c",
-            &dir,
-        ];
+        let side = if horizontal { "-h" } else { "-v" };
+        let options = ["-t", pane, side, "-l", &size];
+        self.new_pane("split-window", &options, dir, argv)
+    }
+
+    /// Runs `command` (one that makes a pane) detached with `options`, the
+    /// new pane in `dir` running `argv`; returns the new pane's id.
+    fn new_pane(
+        &self,
+        command: &str,
+        options: &[&str],
+        dir: &Path,
+        argv: &[String],
+    ) -> Result<String> {
+        let dir = dir.display().to_string();
+        let mut args = vec![command, "-d", "-P", "-F", "#{pane_id}", "-c", &dir];
+        args.extend_from_slice(options);
         args.extend(argv.iter().map(String::as_str));
         Ok(self.call(&args)?.trim().to_string())
     }

@@ -194,6 +194,16 @@ impl TestEnv {
     }
 }
 
+/// The texts of a JSON list of notes (`[{"text": ...}, ...]`).
+pub fn note_texts(notes: &Value) -> Vec<String> {
+    notes
+        .as_array()
+        .expect("a list of notes")
+        .iter()
+        .map(|n| n["text"].as_str().expect("a note's text").to_string())
+        .collect()
+}
+
 pub fn run(mut cmd: Command, what: String) -> Output {
     let out = cmd
         .output()

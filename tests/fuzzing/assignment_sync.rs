@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, HashMap};
 use arbitrary::{Result as ArbResult, Unstructured};
 use orc::model::assignment::{self, AssignedNote, EDITABLE_STATUSES};
 use orc::model::{
-    Assignment, AssignmentStatus, GroveId, MissionId, Priority, Status, Timestamp, WorkOrder,
-    WorkOrderId, decode, to_file_bytes,
+    Assignment, AssignmentStatus, GroveId, MissionId, Status, Timestamp, WorkOrder, WorkOrderId,
+    decode, to_file_bytes,
 };
 use orc::ops::work_order::{ChangeContext, set_status};
 use serde_json::{Value, json};
@@ -37,22 +37,16 @@ use serde_json::{Value, json};
 const IMP: &str = "IMP-GROVE-001";
 
 fn wo(n: u32, parent: Option<u32>, deps: Vec<u32>, status: Status) -> WorkOrder {
-    let ts = Timestamp::from_unix(1_700_000_000);
-    let mut w: WorkOrder = serde_json::from_value(json!({
-        "format": 1,
-        "id": format!("WO-{n:03}"),
-        "mission": "MISSION-001",
-        "title": format!("work {n}"),
-        "status": "ready",
-        "created_by": "DEPUTY-MISSION-001",
-        "created_at": ts,
-        "updated_at": ts,
-    }))
-    .expect("a well-formed work order");
+    let mut w = WorkOrder::new(
+        WorkOrderId::new(n),
+        MissionId::new(1),
+        format!("work {n}"),
+        "DEPUTY-MISSION-001".into(),
+        Timestamp::from_unix(1_700_000_000),
+    );
     w.parent = parent.map(WorkOrderId::new);
     w.depends_on = deps.into_iter().map(WorkOrderId::new).collect();
     w.status = status;
-    w.priority = Priority::Medium;
     if status == Status::Blocked {
         w.blocked_reason = Some("waiting".into());
         w.blocked_from = Some(Status::InProgress);
