@@ -208,3 +208,201 @@ fn racing_multi_id_updates_in_opposite_orders_do_not_deadlock() {
             .unwrap();
     assert_eq!(wo["description"].as_str().unwrap().lines().count(), 12);
 }
+
+/// A use case that depends on the shape of a mission must not commit from
+/// a view a concurrent commit changed. Each of the following races has a
+/// forbidden outcome that two independent commits (touching different
+/// files) would produce.
+mod shape {
+    use super::*;
+
+    fn wo(env: &TestEnv, id: &str) -> Value {
+        env.orc(&["wo", "show", id, "--json"]).ok().json()
+    }
+
+    fn children(env: &TestEnv, parent: &str) -> Vec<Value> {
+        let list = env
+            .orc(&["wo", "list", "--parent", parent, "--json"])
+            .ok()
+            .json();
+        list["work_orders"].as_array().unwrap().clone()
+    }
+
+    /// `orc assign PARENT` racing `orc wo create --parent PARENT`: the new
+    /// child is in the assignment (the issue saw it left `ready` outside
+    /// it 6 times in 30).
+    #[test]
+    fn assign_racing_a_new_child_never_leaves_the_child_outside() {
+        const ROUNDS: usize = 30;
+        let env = TestEnv::with_mission();
+        env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+        for round in 0..ROUNDS {
+            let parent = env.orc(&["wo", "create", &format!("p{round}")]).ok().line();
+            env.orc(&["wo", "create", "c", "--parent", &parent]).ok();
+            let outs = race(
+                &env,
+                vec![
+                    args(&["assign", &parent, "--grove", "g1"]),
+                    args(&["wo", "create", "late child", "--parent", &parent]),
+                ],
+            );
+            for out in &outs {
+                assert_eq!(out.code, 0, "round {round}: {out:#?}");
+            }
+            let a = env
+                .orc(&["work", "show", "--grove", "g1", "--json"])
+                .ok()
+                .json();
+            let listed: BTreeSet<String> = a["assignment"]["work_orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["id"].as_str().unwrap().to_string())
+                .collect();
+            for child in children(&env, &parent) {
+                let id = child["id"].as_str().unwrap();
+                assert_eq!(
+                    child["status"], "assigned",
+                    "round {round}: {id} must be assigned with its parent: {child:#}"
+                );
+                assert!(listed.contains(id), "round {round}: {id} not in {listed:?}");
+            }
+            env.orc(&["unassign", "g1"]).ok();
+        }
+    }
+
+    /// Two IMPs closing the last two children at once: the parent is done.
+    #[test]
+    fn closing_the_last_two_children_at_once_completes_the_parent() {
+        const ROUNDS: usize = 25;
+        let env = TestEnv::with_mission();
+        for round in 0..ROUNDS {
+            let parent = env.orc(&["wo", "create", &format!("p{round}")]).ok().line();
+            let a = env
+                .orc(&["wo", "create", "a", "--parent", &parent])
+                .ok()
+                .line();
+            let b = env
+                .orc(&["wo", "create", "b", "--parent", &parent])
+                .ok()
+                .line();
+            env.orc(&["wo", "claim", &a, "--as", "IMP-A"]).ok();
+            env.orc(&["wo", "claim", &b, "--as", "IMP-B"]).ok();
+            let outs = race(
+                &env,
+                vec![
+                    args(&["wo", "complete", &a, "--as", "IMP-A"]),
+                    args(&["wo", "complete", &b, "--as", "IMP-B"]),
+                ],
+            );
+            for out in outs {
+                out.ok();
+            }
+            assert_eq!(wo(&env, &parent)["status"], "done", "round {round}");
+        }
+    }
+
+    /// Dependencies added in opposite directions at once: one is refused
+    /// as a cycle.
+    #[test]
+    fn opposite_dependencies_added_at_once_never_form_a_cycle() {
+        const ROUNDS: usize = 25;
+        let env = TestEnv::with_mission();
+        for round in 0..ROUNDS {
+            let a = env.orc(&["wo", "create", &format!("a{round}")]).ok().line();
+            let b = env.orc(&["wo", "create", &format!("b{round}")]).ok().line();
+            let outs = race(
+                &env,
+                vec![
+                    args(&["wo", "update", &a, "--add-dep", &b]),
+                    args(&["wo", "update", &b, "--add-dep", &a]),
+                ],
+            );
+            let won = outs.iter().filter(|o| o.code == 0).count();
+            assert_eq!(won, 1, "round {round}: {outs:#?}");
+            let lost = outs.iter().find(|o| o.code != 0).unwrap();
+            assert_eq!(lost.code, code::CONFLICT, "round {round}: {lost:#?}");
+            assert!(lost.stderr.contains("cycle"), "{lost:#?}");
+        }
+    }
+
+    /// A new child racing the completion of its parent's last child: never
+    /// a closed parent with an open child.
+    #[test]
+    fn a_new_child_racing_the_parents_completion_never_lands_under_a_closed_parent() {
+        const ROUNDS: usize = 25;
+        let env = TestEnv::with_mission();
+        for round in 0..ROUNDS {
+            let parent = env.orc(&["wo", "create", &format!("p{round}")]).ok().line();
+            let only = env
+                .orc(&["wo", "create", "only", "--parent", &parent])
+                .ok()
+                .line();
+            env.orc(&["wo", "claim", &only, "--as", "IMP-A"]).ok();
+            let outs = race(
+                &env,
+                vec![
+                    args(&["wo", "complete", &only, "--as", "IMP-A"]),
+                    args(&["wo", "create", "late", "--parent", &parent]),
+                ],
+            );
+            assert_eq!(outs[0].code, 0, "round {round}: {outs:#?}");
+            let kids = children(&env, &parent);
+            let open = kids
+                .iter()
+                .filter(|c| !["done", "cancelled"].contains(&c["status"].as_str().unwrap()))
+                .count();
+            let status = wo(&env, &parent)["status"].clone();
+            if outs[1].code == 0 {
+                assert_eq!(open, 1, "round {round}: {kids:#?}");
+                assert_ne!(
+                    status, "done",
+                    "round {round}: a done parent has an open child"
+                );
+            } else {
+                assert_eq!(outs[1].code, code::CONFLICT, "round {round}: {outs:#?}");
+                assert_eq!(status, "done", "round {round}");
+                assert_eq!(open, 0, "round {round}");
+            }
+        }
+    }
+
+    /// Completing a mission racing a new work order: never a completed
+    /// mission with open work.
+    #[test]
+    fn completing_a_mission_racing_a_new_work_order_never_leaves_open_work() {
+        const ROUNDS: usize = 20;
+        let env = TestEnv::new();
+        env.orc(&["init"]).ok();
+        for round in 0..ROUNDS {
+            let m = env
+                .orc(&["mission", "create", &format!("m{round}")])
+                .ok()
+                .line();
+            let outs = race(
+                &env,
+                vec![
+                    args(&["mission", "complete", &m]),
+                    args(&["wo", "create", "late", "--mission", &m]),
+                ],
+            );
+            let ok = outs.iter().filter(|o| o.code == 0).count();
+            assert_eq!(ok, 1, "round {round}: {outs:#?}");
+            let shown = env.orc(&["mission", "show", &m, "--json"]).ok().json();
+            let open = env
+                .orc(&["wo", "list", "--mission", &m, "--json"])
+                .ok()
+                .json()["work_orders"]
+                .as_array()
+                .unwrap()
+                .len();
+            if outs[0].code == 0 {
+                assert_eq!(shown["status"], "completed");
+                assert_eq!(open, 0, "round {round}");
+            } else {
+                assert_eq!(shown["status"], "active");
+                assert_eq!(open, 1, "round {round}");
+            }
+        }
+    }
+}

@@ -50,6 +50,22 @@ impl Change {
     }
 }
 
+/// A precondition of a commit: what a transaction read at `path` (a file
+/// or a directory of the ledger) is still what the tip holds. `since` is
+/// the tip the transaction's view was read at; if anything at `path`
+/// changed between `since` and the tip the commit would go on, the commit
+/// is refused with an error ending in [`STALE`], and the transaction reads
+/// again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unchanged {
+    pub path: String,
+    pub since: ObjectId,
+}
+
+/// The end of the message of a commit refused because its view is stale
+/// (see [`Unchanged`]).
+pub const STALE: &str = "changed on the ledger since it was read";
+
 /// Who made a commit, and when.
 #[derive(Debug, Clone)]
 pub struct Author {
@@ -286,6 +302,19 @@ impl Ledger {
         author: &Author,
         message: &str,
     ) -> Result<Option<ObjectId>> {
+        self.commit_checked(changes, author, message, &[])
+    }
+
+    /// Like [`Ledger::commit`], only if every [`Unchanged`] precondition
+    /// holds on the tip the commit goes on (checked under the ledger lock,
+    /// so no commit can slip in between the check and the publish).
+    pub fn commit_checked(
+        &self,
+        changes: &[Change],
+        author: &Author,
+        message: &str,
+        unchanged: &[Unchanged],
+    ) -> Result<Option<ObjectId>> {
         for change in changes {
             check_path(change.path())?;
         }
@@ -306,6 +335,13 @@ impl Ledger {
                 }
             }
             let tip = self.require_tip()?;
+            for u in unchanged {
+                if u.since != tip
+                    && self.entry_at(u.since, &u.path)? != self.entry_at(tip, &u.path)?
+                {
+                    return Err(Error::conflict(format!("{}: {STALE}", u.path)));
+                }
+            }
             let old_tree = self.tree_of(tip)?;
             let tree = self.write_tree(old_tree, changes)?;
             if tree == old_tree {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::direct::{Kept, OnDisk};
-use super::records::{Loaded, read_assignment, read_work_order};
+use super::records::{Loaded, read_assignment};
 use super::session::Session;
 use super::tx::Message;
 use super::work_order::{ChangeContext, set_status};
@@ -18,7 +18,7 @@ use crate::model::{
     self, Assignment, Grove, GroveId, GroveStatus, MissionId, Note, Status, WorkOrder, WorkOrderId,
 };
 use crate::store::OrcDir;
-use crate::store::orcdir::{ASSIGNMENT_FILE, decode_record};
+use crate::store::orcdir::{ASSIGNMENT_FILE, GROVE_FILE, decode_record};
 
 /// Assigns work order `id` (and, if it is a parent, its open descendants)
 /// to `grove`, in one commit that writes the work orders and the grove's
@@ -35,9 +35,16 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
             grove.mission
         )));
     }
-    let loaded = Loaded::read(&dir)?;
-    let subtree = descendants(&loaded, id);
     workset::run(s, |ws| {
+        // The parent's subtree and the dependencies outside it are the
+        // mission's shape: the commit is made only if no work order of the
+        // mission changed since they were read (a child created meanwhile
+        // joins the assignment on the retry), and only if the grove was
+        // not removed meanwhile.
+        ws.tx()
+            .read_view(&super::records::grove_ledger_path(grove_id, GROVE_FILE))?;
+        let loaded = workset::read_shape(ws.tx(), mission, &dir)?;
+        let subtree = descendants(&loaded, id);
         if let Some(a) = ws.assignment(grove_id)?
             && a.is_active()
         {
@@ -74,7 +81,7 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
             .depends_on
             .iter()
             .filter(|d| !subtree.contains(d))
-            .filter(|&&d| read_work_order(&dir, d).map_or(true, |w| w.status != Status::Done))
+            .filter(|&&d| loaded.get(d).is_none_or(|w| w.status != Status::Done))
             .map(|d| d.to_string())
             .collect();
         if !open_deps.is_empty() {

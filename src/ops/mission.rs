@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::records::{Loaded, check_mission_file, mission_ledger_path, repo_slug};
+use super::records::{check_mission_file, mission_ledger_path, repo_slug};
 use super::session::Session;
 use super::tx::{self, Message};
 use crate::error::{Error, Result};
@@ -130,7 +130,7 @@ pub fn update(s: &Session, id: MissionId, changes: &MissionChanges) -> Result<Mi
         model::work_order::check_title(title)
             .map_err(|e| Error::usage(e.replace("field `title`", "--title")))?;
     }
-    mutate(s, id, "mission.update", |m, _| {
+    mutate(s, id, "mission.update", |_, m, _| {
         let mut what = Vec::new();
         if let Some(title) = &changes.title {
             m.title = title.clone();
@@ -152,25 +152,28 @@ pub fn update(s: &Session, id: MissionId, changes: &MissionChanges) -> Result<Mi
 /// Marks a mission completed. Refused while work orders are open, unless
 /// `force`.
 pub fn complete(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
-    if !force {
-        let loaded = Loaded::read(&s.mission_dir(id)?)?;
-        let open: Vec<String> = loaded
-            .orders
-            .iter()
-            .filter(|wo| !wo.status.is_closed())
-            .map(|wo| wo.id.to_string())
-            .collect();
-        if !open.is_empty() {
-            return Err(Error::conflict(format!(
-                "{id} still has open work orders: {}",
-                open.join(", ")
-            ))
-            .with_hint("finish or cancel them first, or pass --force"));
-        }
-    }
-    mutate(s, id, "mission.complete", |m, now| {
+    let dir = s.mission_dir(id)?;
+    mutate(s, id, "mission.complete", |tx, m, now| {
         if m.status != MissionStatus::Active {
             return Err(Error::conflict(format!("{id} is {}, not active", m.status)));
+        }
+        if !force {
+            // Decided from every work order of the mission: the commit is
+            // made only if none changed (none was created) meanwhile.
+            let loaded = super::workset::read_shape(tx, id, &dir)?;
+            let open: Vec<String> = loaded
+                .orders
+                .iter()
+                .filter(|wo| !wo.status.is_closed())
+                .map(|wo| wo.id.to_string())
+                .collect();
+            if !open.is_empty() {
+                return Err(Error::conflict(format!(
+                    "{id} still has open work orders: {}",
+                    open.join(", ")
+                ))
+                .with_hint("finish or cancel them first, or pass --force"));
+            }
         }
         m.status = MissionStatus::Completed;
         m.completed_at = Some(now.clone());
@@ -179,7 +182,7 @@ pub fn complete(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
 }
 
 pub fn archive(s: &Session, id: MissionId) -> Result<Mission> {
-    mutate(s, id, "mission.archive", |m, now| {
+    mutate(s, id, "mission.archive", |_, m, now| {
         if m.status == MissionStatus::Archived {
             return Err(Error::conflict(format!("{id} is already archived")));
         }
@@ -195,7 +198,7 @@ fn mutate(
     s: &Session,
     id: MissionId,
     op: &'static str,
-    mut change: impl FnMut(&mut Mission, &model::Timestamp) -> Result<String>,
+    mut change: impl FnMut(&mut tx::Tx, &mut Mission, &model::Timestamp) -> Result<String>,
 ) -> Result<Mission> {
     let dir = s.mission_dir(id)?;
     tx::run(s, |tx| {
@@ -207,7 +210,7 @@ fn mutate(
         let mut mission = read_record(&dir.path(MISSION_FILE), |m: &Mission| {
             check_mission_file(m, id, &dir)
         })?;
-        let subject = change(&mut mission, &s.now)?;
+        let subject = change(tx, &mut mission, &s.now)?;
         mission.updated_at = s.now.clone();
         tx.stage(
             dir.path(MISSION_FILE),

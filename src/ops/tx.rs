@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::session::Session;
 use crate::error::{Error, Result};
-use crate::ledger::Change;
+use crate::ledger::{Change, STALE, Unchanged};
 use crate::store::FileLock;
 use crate::store::fsio::{self, MAX_FILE_SIZE, ReadError};
 
@@ -123,6 +123,9 @@ pub struct Tx<'s> {
     session: &'s Session,
     locks: Vec<(String, FileLock)>,
     staged: Vec<Staged<'s>>,
+    /// What the body read without locking it, and the ledger tip it was
+    /// read at: the commit is made only if none of it changed since.
+    views: Vec<Unchanged>,
     restart: bool,
 }
 
@@ -151,6 +154,25 @@ impl<'s> Tx<'s> {
             }
         };
         self.locks.push((key.to_string(), lock));
+        Ok(())
+    }
+
+    /// Declares that the body is about to read what lies at `ledger_path`
+    /// (a file, or a directory such as a mission's `work-orders`) without
+    /// locking all of it, and decides from it: the shape of a mission (a
+    /// parent's children, dependencies) is such a read. The transaction
+    /// then commits only if nothing at `ledger_path` changed on the ledger
+    /// since this call; otherwise it starts over and reads again. Call it
+    /// before reading. A path declared twice keeps the earlier tip.
+    pub fn read_view(&mut self, ledger_path: &str) -> Result<()> {
+        if self.views.iter().any(|v| v.path == ledger_path) {
+            return Ok(());
+        }
+        let since = self.session.ledger.require_tip()?;
+        self.views.push(Unchanged {
+            path: ledger_path.to_string(),
+            since,
+        });
         Ok(())
     }
 
@@ -260,7 +282,7 @@ impl<'s> Tx<'s> {
             let text = message.render(&self.session.actor);
             self.session
                 .ledger
-                .commit(&changes, &self.session.author(), &text)
+                .commit_checked(&changes, &self.session.author(), &text, &self.views)
                 .map(|_| ())
         })();
         if result.is_err() {
@@ -293,13 +315,19 @@ pub fn run<'s, T>(
             session,
             locks: Vec::new(),
             staged: Vec::new(),
+            views: Vec::new(),
             restart: false,
         };
         match body(&mut tx) {
-            Ok((value, message)) => {
-                tx.finish(&message)?;
-                return Ok(value);
-            }
+            Ok((value, message)) => match tx.finish(&message) {
+                Ok(()) => return Ok(value),
+                // What the body decided from changed under it: decide again.
+                Err(e) if e.message.ends_with(STALE) && restarts < MAX_RESTARTS => {
+                    restarts += 1;
+                    tracing::debug!("restarting a transaction: {e}");
+                }
+                Err(e) => return Err(e),
+            },
             Err(_) if tx.restart && restarts < MAX_RESTARTS => {
                 drop(tx);
                 restarts += 1;

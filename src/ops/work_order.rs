@@ -45,21 +45,8 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
         (explicit, _) => s.resolve_mission(explicit)?,
     };
     let dir = s.mission_dir(mission)?;
-    let record = super::mission::show(s, mission)?;
-    if record.status != MissionStatus::Active {
-        return Err(Error::conflict(format!(
-            "{mission} is {}; work orders can only be added to an active mission",
-            record.status
-        )));
-    }
     if let Some(parent) = new.parent {
-        let p = read_in_mission(&dir, mission, parent, "--parent")?;
-        if p.status.is_closed() {
-            return Err(Error::conflict(format!(
-                "--parent {parent} is {}; a closed work order cannot take new children",
-                p.status
-            )));
-        }
+        read_in_mission(&dir, mission, parent, "--parent")?;
     }
     let mut depends_on = Vec::new();
     for &dep in &new.depends_on {
@@ -68,27 +55,52 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
             depends_on.push(dep);
         }
     }
-    // A child of a parent that is assigned to a grove joins that grove's
-    // assignment.
-    let parent_grove = match new.parent {
-        Some(p) => read_work_order(&dir, p)?
-            .assignee
-            .as_deref()
-            .and_then(super::records::grove_of_actor),
-        None => None,
-    };
     workset::run(s, |ws| {
-        let mut joins = None;
-        if let (Some(grove), Some(parent)) = (parent_grove, new.parent)
-            && let Some(a) = ws.assignment(grove)?
-            && a.is_active()
-            && a.contains(parent)
-        {
-            joins = Some(grove);
+        // The mission must still be active when the work order lands (a
+        // concurrent `mission complete` makes this transaction read again).
+        ws.tx()
+            .read_view(&super::records::mission_ledger_path(mission))?;
+        let record = super::mission::show(s, mission)?;
+        if record.status != MissionStatus::Active {
+            return Err(Error::conflict(format!(
+                "{mission} is {}; work orders can only be added to an active mission",
+                record.status
+            )));
         }
         let number = super::ids::allocate(ws.tx(), Counter::WorkOrder, |n| {
             dir.path(&work_order_rel(WorkOrderId::new(n))).exists()
         })?;
+        // A child of a parent that is in a grove's active assignment joins
+        // that assignment. The parent is locked, so it cannot be assigned
+        // or closed while the child is being added; its grove's assignment
+        // is locked first when the parent's file names one.
+        let mut joins = None;
+        if let Some(parent) = new.parent {
+            let guess = read_work_order(&dir, parent)
+                .ok()
+                .and_then(|p| p.assignee)
+                .and_then(|a| super::records::grove_of_actor(&a));
+            if let Some(grove) = guess {
+                let _ = ws.assignment(grove);
+            }
+            let p = ws.order(parent)?.clone();
+            if p.status.is_closed() {
+                return Err(Error::conflict(format!(
+                    "--parent {parent} is {}; a closed work order cannot take new children",
+                    p.status
+                )));
+            }
+            if let Some(grove) = p
+                .assignee
+                .as_deref()
+                .and_then(super::records::grove_of_actor)
+                && let Some(a) = ws.assignment(grove)?
+                && a.is_active()
+                && a.contains(parent)
+            {
+                joins = Some(grove);
+            }
+        }
         let id = WorkOrderId::new(number);
         lock_work_order(ws.tx(), &dir, mission, id)?;
         let mut wo = WorkOrder {

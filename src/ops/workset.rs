@@ -380,10 +380,16 @@ impl<'t, 's> WorkSet<'t, 's> {
         Ok(lines)
     }
 
-    /// Every work order of the mission at `dir` as it will be after this
-    /// transaction (files on disk, overlaid with the changed ones).
-    fn view(&self, dir: &OrcDir) -> Result<HashMap<WorkOrderId, WorkOrder>> {
-        let loaded = super::records::Loaded::read(dir)?;
+    /// Every work order of `mission` (whose workspace is `dir`) as it will
+    /// be after this transaction (files on disk, overlaid with the changed
+    /// ones). The transaction commits only if none of the mission's work
+    /// orders changed on the ledger meanwhile (see [`Tx::read_view`]).
+    fn view(
+        &mut self,
+        mission: MissionId,
+        dir: &OrcDir,
+    ) -> Result<HashMap<WorkOrderId, WorkOrder>> {
+        let loaded = read_shape(self.tx, mission, dir)?;
         let mut view: HashMap<WorkOrderId, WorkOrder> =
             loaded.orders.into_iter().map(|wo| (wo.id, wo)).collect();
         for e in self.orders.values() {
@@ -394,9 +400,9 @@ impl<'t, 's> WorkSet<'t, 's> {
         Ok(view)
     }
 
-    fn check_cross_rules(&self) -> Result<()> {
-        let mut dirs: Vec<&OrcDir> = Vec::new();
-        let mut touched: Vec<&WorkOrder> = Vec::new();
+    fn check_cross_rules(&mut self) -> Result<()> {
+        let mut dirs: Vec<(MissionId, OrcDir)> = Vec::new();
+        let mut touched: Vec<WorkOrder> = Vec::new();
         for e in self.orders.values() {
             let new_dep = e
                 .now
@@ -405,17 +411,17 @@ impl<'t, 's> WorkSet<'t, 's> {
                 .any(|d| !e.before.depends_on.contains(d));
             let closing = e.now.status.is_closed() && !e.before.status.is_closed();
             if new_dep || closing {
-                touched.push(&e.now);
-                if !dirs.contains(&&e.dir) {
-                    dirs.push(&e.dir);
+                touched.push(e.now.clone());
+                if !dirs.iter().any(|(_, d)| *d == e.dir) {
+                    dirs.push((e.mission, e.dir.clone()));
                 }
             }
         }
-        for dir in dirs {
-            let view = self.view(dir)?;
+        for (mission, dir) in dirs {
+            let view = self.view(mission, &dir)?;
             for wo in touched
                 .iter()
-                .filter(|wo| self.orders.get(&wo.id).is_some_and(|e| e.dir == *dir))
+                .filter(|wo| self.orders.get(&wo.id).is_some_and(|e| e.dir == dir))
             {
                 for dep in &wo.depends_on {
                     if !view.contains_key(dep) {
@@ -468,9 +474,9 @@ impl<'t, 's> WorkSet<'t, 's> {
             HashMap::new();
         let mut done: HashSet<WorkOrderId> = HashSet::new();
         while let Some(child) = queue.pop() {
-            let (Some(parent), dir) = ({
+            let (Some(parent), mission, dir) = ({
                 let e = &self.orders[&child];
-                (e.now.parent, e.dir.clone())
+                (e.now.parent, e.mission, e.dir.clone())
             }) else {
                 continue;
             };
@@ -479,7 +485,7 @@ impl<'t, 's> WorkSet<'t, 's> {
             }
             let key = dir.root().to_path_buf();
             if !views.contains_key(&key) {
-                let view = self.view(&dir)?;
+                let view = self.view(mission, &dir)?;
                 views.insert(key.clone(), view);
             }
             let view = views.get_mut(&key).expect("inserted above");
@@ -678,6 +684,18 @@ pub fn run_applying<'s, T>(
             (result, _) => return result,
         }
     }
+}
+
+/// Reads every work order of `mission` for a decision that depends on the
+/// mission's shape (a parent's children, dependencies), and makes `tx`
+/// commit only if none of them changed on the ledger meanwhile.
+pub fn read_shape(tx: &mut Tx, mission: MissionId, dir: &OrcDir) -> Result<super::records::Loaded> {
+    tx.read_view(&format!(
+        "{}/{}",
+        crate::store::orcdir::mission_prefix(mission),
+        crate::store::orcdir::WORK_ORDERS_DIR
+    ))?;
+    super::records::Loaded::read(dir)
 }
 
 /// What rescues a save of `rel` in `dir` that a guarded write displaced.
