@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::agent::hooks;
+use crate::agent::hooks::{self, Site};
+use crate::agent::profile::{AgentKind, Profile};
+use crate::agent::trust;
 use crate::error::Result;
 use crate::ledger::worktree;
 use crate::model::{DirKind, FileKind, GroveStatus, MissionStatus};
@@ -54,11 +56,17 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
                 s.ledger.branch()
             ),
         ));
-        trust_check(s, &mut checks);
+        agent_checks(s, &mut checks, &[]);
         return Ok(checks);
     }
     ledger_files(s, &mut checks)?;
-    let orc = hooks::orc_binary();
+    let sites = hooks::sites(s).unwrap_or_default();
+    agent_checks(
+        s,
+        &mut checks,
+        &sites.iter().map(|x| x.profile.clone()).collect::<Vec<_>>(),
+    );
+    let site_of = |who: String| sites.iter().find(|x| x.who() == who);
     let (missions, _) = s.missions()?;
     for m in missions
         .iter()
@@ -73,7 +81,10 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
             m.id.to_string(),
             |c| c.mission == Some(m.id),
         );
-        hooks_check(&mut checks, dir.owner(), &orc, &m.id.to_string());
+        if let Some(site) = site_of(m.id.to_string()) {
+            hooks_check(&mut checks, site);
+            trust_check(&mut checks, site);
+        }
     }
     let (groves, _) = s.groves()?;
     for g in groves.iter().filter(|g| g.status == GroveStatus::Active) {
@@ -89,10 +100,12 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
                 g.id.to_string(),
                 |c| c.grove == Some(g.id) && c.mission == Some(g.mission),
             );
-            hooks_check(&mut checks, path, &orc, &g.id.to_string());
+            if let Some(site) = site_of(g.id.to_string()) {
+                hooks_check(&mut checks, site);
+                trust_check(&mut checks, site);
+            }
         }
     }
-    trust_check(s, &mut checks);
     Ok(checks)
 }
 
@@ -150,6 +163,16 @@ fn ledger_files(s: &Session, checks: &mut Vec<Check>) -> Result<()> {
                 continue;
             }
             count += 1;
+            if path == crate::ops::config::FILE {
+                if let Err(e) = crate::ops::config::all(s) {
+                    bad.push(
+                        e.message
+                            .trim_start_matches(&format!("{}:", s.ledger.branch()))
+                            .to_string(),
+                    );
+                }
+                continue;
+            }
             let Some(kind) = ledger_kind(&path) else {
                 bad.push(format!("{path}: not a file orc knows"));
                 continue;
@@ -280,51 +303,144 @@ fn config_check(
     }
 }
 
-fn hooks_check(checks: &mut Vec<Check>, dir: &Path, orc: &Path, who: &str) {
-    match hooks::status(dir, orc) {
-        Err(e) => checks.push(fail("hooks", e.message, "fix the settings file by hand")),
+fn hooks_check(checks: &mut Vec<Check>, site: &Site) {
+    let who = site.who();
+    if site.profile.kind == AgentKind::Plain {
+        return;
+    }
+    match hooks::status(&site.dir, site.role, &site.profile) {
+        Err(e) => checks.push(fail(
+            "hooks",
+            format!("{who}: {}", e.message),
+            "fix the file by hand",
+        )),
         Ok(st) if st.ok() => checks.push(pass(
             "hooks",
-            format!("{who}: SessionStart and UserPromptSubmit hooks installed"),
+            format!(
+                "{who}: {} hooks, permissions and context installed ({})",
+                st.agent,
+                st.items.len()
+            ),
         )),
         Ok(st) => {
             let wrong: Vec<String> = st
-                .hooks
+                .items
                 .iter()
-                .filter(|h| h.state != "installed")
-                .map(|h| format!("{} {}", h.event, h.state))
+                .filter(|i| i.state != "installed")
+                .map(|i| format!("{} {} {}", i.kind, i.name, i.state))
                 .collect();
+            let invalid = st.items.iter().any(|i| i.state == "invalid");
             checks.push(fail(
                 "hooks",
-                format!("{who}: {} ({})", wrong.join(", "), st.settings.display()),
-                format!("run `orc hooks install` in {}", dir.display()),
+                format!("{who}: {} ({})", wrong.join(", "), st.files.first().map(|f| f.display().to_string()).unwrap_or_default()),
+                if invalid {
+                    format!(
+                        "fix or remove the entries {} rejects (it stops at start to complain about them), then run `orc hooks install` in {}",
+                        st.agent,
+                        site.dir.display()
+                    )
+                } else {
+                    format!("run `orc hooks install` in {}", site.dir.display())
+                },
             ));
         }
     }
 }
 
-fn trust_check(s: &Session, checks: &mut Vec<Check>) {
-    let roots = match (s.settings.missions_root(), s.settings.worktrees_root()) {
-        (Ok(a), Ok(b)) => vec![a, b],
-        _ => return,
-    };
-    match hooks::untrusted(&roots) {
-        Ok(missing) if missing.is_empty() => checks.push(pass(
+/// Trust, per grove and workspace, decided the way the agent decides it.
+fn trust_check(checks: &mut Vec<Check>, site: &Site) {
+    if site.profile.kind == AgentKind::Plain {
+        return;
+    }
+    let who = site.who();
+    match trust::is_trusted(site.profile.kind, &site.dir) {
+        Ok(true) => checks.push(pass(
             "trust",
-            "Claude Code trusts the missions and worktrees roots",
+            format!("{who}: {} trusts {}", site.profile.kind, site.dir.display()),
         )),
-        Ok(missing) => checks.push(fail(
+        Ok(false) => checks.push(fail(
             "trust",
             format!(
-                "Claude Code does not trust {} (permissions.additionalDirectories in ~/.claude/settings.json)",
-                missing
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "{who}: {} does not trust {}; it would ask a person first and run no hooks until then",
+                site.profile.kind,
+                site.dir.display()
             ),
-            "run `orc hooks trust`",
+            "run `orc hooks trust` (or set auto_trust = true in ~/.orc/orc.toml for new groves)",
         )),
-        Err(e) => checks.push(fail("trust", e.message, "fix ~/.claude/settings.json by hand")),
+        Err(e) => checks.push(fail("trust", format!("{who}: {}", e.message), e.hint.unwrap_or_else(|| "fix the file by hand".into()))),
     }
+}
+
+/// Each configured agent's command is installed; its version is shown.
+fn agent_checks(s: &Session, checks: &mut Vec<Check>, extra: &[Profile]) {
+    let mut profiles: Vec<Profile> = Vec::new();
+    let mut push = |p: Profile| {
+        if !profiles.iter().any(|q| q.command == p.command) {
+            profiles.push(p);
+        }
+    };
+    match Profile::for_imp(&s.settings, None) {
+        Ok(p) => push(p),
+        Err(e) => checks.push(fail("agent", e.message, e.hint.unwrap_or_default())),
+    }
+    match Profile::for_deputy(&s.settings) {
+        Ok(p) => push(p),
+        Err(e) => checks.push(fail("agent", e.message, e.hint.unwrap_or_default())),
+    }
+    for p in extra {
+        push(p.clone());
+    }
+    for p in profiles {
+        match p.program() {
+            Err(e) => checks.push(fail("agent", e.message, e.hint.unwrap_or_default())),
+            Ok(program) if p.kind == AgentKind::Plain => {
+                checks.push(pass("agent", format!("{} ({})", p.name, program.display())))
+            }
+            Ok(program) => {
+                let version = agent_version(&program);
+                checks.push(pass(
+                    "agent",
+                    format!(
+                        "{} {} ({}): {}",
+                        p.kind,
+                        version.unwrap_or_else(|| "(version unknown)".into()),
+                        p.name,
+                        program.display()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// What `PROGRAM --version` prints first, within 10 seconds.
+fn agent_version(program: &Path) -> Option<String> {
+    let mut child = std::process::Command::new(program)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if start.elapsed() < std::time::Duration::from_secs(10) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut text = String::new();
+    use std::io::Read;
+    child.stdout.take()?.read_to_string(&mut text).ok()?;
+    text.lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
 }

@@ -309,20 +309,26 @@ fn settings(dir: &Path) -> Value {
         .unwrap()
 }
 
+fn item<'v>(status: &'v Value, kind: &str, name: &str) -> &'v Value {
+    status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == kind && i["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {status:#}"))
+}
+
 #[test]
 fn hooks_install_merges_into_existing_settings_and_status_detects_drift() {
     let env = TestEnv::with_mission();
     let ws = env.workspace("MISSION-001");
     // mission create installed them already.
-    assert!(
-        env.orc_in(&ws, &["hooks", "status"])
-            .ok()
-            .stdout
-            .contains("SessionStart      installed")
-    );
+    let status = env.orc_in(&ws, &["hooks", "status", "--json"]).ok().json();
+    assert_eq!(status["agent"], "claude");
+    assert_eq!(item(&status, "hook", "SessionStart")["state"], "installed");
     // An existing settings file with the user's own settings and hooks.
     let mine = json!({
-        "permissions": {"allow": ["Bash(cargo test:*)"]},
+        "permissions": {"allow": ["Bash(cargo test:*)"], "defaultMode": "default"},
         "hooks": {
             "SessionStart": [{"hooks": [{"type": "command", "command": "echo hello"}]}],
             "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "audit.sh"}]}]
@@ -338,11 +344,33 @@ fn hooks_install_merges_into_existing_settings_and_status_detects_drift() {
         .orc_in(&ws, &["hooks", "status", "--json"])
         .code(code::NOT_FOUND)
         .json();
-    assert_eq!(status["hooks"][0]["state"], "missing");
+    assert_eq!(item(&status, "hook", "SessionStart")["state"], "missing");
+    assert_eq!(
+        item(&status, "permission", "Bash(orc *)")["state"],
+        "missing"
+    );
+    // The user's own mode applies allow rules by itself: it stays.
+    assert_eq!(item(&status, "mode", "defaultMode")["state"], "installed");
     env.orc_in(&ws, &["hooks", "install"]).ok();
     let s = settings(&ws);
     assert_eq!(s["model"], "opus");
-    assert_eq!(s["permissions"]["allow"][0], "Bash(cargo test:*)");
+    assert_eq!(s["permissions"]["defaultMode"], "default");
+    let allow: Vec<&str> = s["permissions"]["allow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    let orc = TestEnv::bin().canonicalize().unwrap();
+    assert_eq!(
+        allow,
+        [
+            "Bash(cargo test:*)",
+            "Bash(orc *)",
+            &format!("Bash({} *)", orc.display())
+        ],
+        "the deputy may run orc, nothing more by default"
+    );
     assert_eq!(
         s["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
         "audit.sh"
@@ -350,21 +378,30 @@ fn hooks_install_merges_into_existing_settings_and_status_detects_drift() {
     let start = s["hooks"]["SessionStart"].as_array().unwrap();
     assert_eq!(start.len(), 2, "the user's hook stays, orc's is added");
     assert_eq!(start[0]["hooks"][0]["command"], "echo hello");
-    let orc = TestEnv::bin().canonicalize().unwrap();
     assert_eq!(
         start[1]["hooks"][0]["command"],
-        format!("{} prime --hook", orc.display())
+        format!("{} hook SessionStart", orc.display())
     );
     assert_eq!(start[1]["matcher"], "startup|resume|clear|compact");
-    assert_eq!(
-        s["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
-        format!("{} mail check --hook", orc.display())
-    );
+    for event in [
+        "UserPromptSubmit",
+        "PostToolUse",
+        "PermissionRequest",
+        "Notification",
+        "Stop",
+        "SessionEnd",
+    ] {
+        assert_eq!(
+            s["hooks"][event][0]["hooks"][0]["command"],
+            format!("{} hook {event}", orc.display()),
+            "{event}"
+        );
+    }
     // Installing again changes nothing; status is clean.
     let again = env.orc_in(&ws, &["hooks", "install", "--json"]).ok().json();
     assert_eq!(again["changed"], false);
     env.orc_in(&ws, &["hooks", "status"]).ok();
-    // A hook naming another orc binary has drifted, and install repairs it
+    // A hook an older orc installed has drifted, and install replaces it
     // without duplicating it.
     let mut s = settings(&ws);
     s["hooks"]["SessionStart"][1]["hooks"][0]["command"] = json!("/old/bin/orc prime --hook");
@@ -377,8 +414,9 @@ fn hooks_install_merges_into_existing_settings_and_status_detects_drift() {
         .orc_in(&ws, &["hooks", "status", "--json"])
         .code(code::NOT_FOUND)
         .json();
-    assert_eq!(status["hooks"][0]["state"], "drifted");
-    assert_eq!(status["hooks"][0]["found"], "/old/bin/orc prime --hook");
+    let start = item(&status, "hook", "SessionStart");
+    assert_eq!(start["state"], "drifted");
+    assert_eq!(start["found"], "/old/bin/orc prime --hook");
     env.orc_in(&ws, &["hooks", "install"]).ok();
     assert_eq!(
         settings(&ws)["hooks"]["SessionStart"]
@@ -399,10 +437,45 @@ fn hooks_install_merges_into_existing_settings_and_status_detects_drift() {
     env.orc(&["hooks", "install"]).code(code::USAGE);
 }
 
+/// Entries Claude Code rejects (it skips them with a warning that waits for
+/// a keypress at start) are named by `hooks status` and `doctor`, whoever
+/// wrote them; `hooks install` leaves them and says so.
+#[test]
+fn hook_entries_claude_code_rejects_are_reported() {
+    let env = TestEnv::with_mission();
+    let ws = env.workspace("MISSION-001");
+    let path = ws.join(".claude/settings.local.json");
+    let mut s = settings(&ws);
+    s["hooks"]["UserPromptSubmit"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"hooks": [{"type": "cmd", "command": "x"}]}));
+    s["hooks"]["FooBar"] = json!([]);
+    std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+    let status = env
+        .orc_in(&ws, &["hooks", "status", "--json"])
+        .code(code::NOT_FOUND)
+        .json();
+    let bad = item(
+        &status,
+        "invalid",
+        "hooks.UserPromptSubmit[1].hooks[0].type",
+    );
+    assert_eq!(bad["found"], "\"cmd\"");
+    assert!(bad["expected"].as_str().unwrap().contains("command"));
+    item(&status, "invalid", "hooks.FooBar");
+    let out = env.orc_in(&ws, &["hooks", "install"]).code(code::INVALID);
+    assert!(out.stderr.contains("rejects"), "{}", out.stderr);
+    assert_eq!(settings(&ws)["hooks"]["FooBar"], json!([]), "left alone");
+}
+
 /// A test environment where doctor passes: hooks installed everywhere and
 /// the roots trusted.
 fn healthy() -> (TestEnv, PathBuf) {
-    let env = TestEnv::with_mission();
+    let mut env = TestEnv::new();
+    common::fake_agent(&mut env, "claude", "2.1.332 (Claude Code)");
+    env.orc(&["init"]).ok();
+    env.orc(&["mission", "create", "Echo service"]).ok();
     env.orc(&["grove", "create", "echo"]).ok();
     env.orc(&["hooks", "trust"]).ok();
     let echo = PathBuf::from(
@@ -436,7 +509,13 @@ fn doctor_passes_when_everything_is_in_place() {
     let (env, _) = healthy();
     let out = env.orc(&["doctor"]).ok().stdout;
     assert!(out.contains("0 failed"), "{out}");
-    for check in ["git", "tmux", "ledger", "grove", "config", "hooks", "trust"] {
+    assert!(
+        out.contains("claude 2.1.332 (Claude Code) (claude)"),
+        "{out}"
+    );
+    for check in [
+        "git", "tmux", "ledger", "grove", "config", "hooks", "trust", "agent",
+    ] {
         assert!(
             out.lines()
                 .any(|l| l.starts_with("ok") && l.contains(&format!(" {check} "))),
@@ -575,7 +654,7 @@ fn doctor_detects_missing_and_drifted_hooks_and_untrusted_roots() {
     doctor_fails(
         &env,
         "hooks",
-        "GROVE-001: SessionStart missing, UserPromptSubmit missing",
+        "GROVE-001: hook SessionStart missing, hook UserPromptSubmit missing",
     );
     env.orc_in(&echo, &["hooks", "install"]).ok();
     let path = echo.join(".claude/settings.local.json");
@@ -583,13 +662,22 @@ fn doctor_detects_missing_and_drifted_hooks_and_untrusted_roots() {
     let orc = TestEnv::bin().canonicalize().unwrap().display().to_string();
     std::fs::write(
         &path,
-        text.replace(&format!("{orc} prime"), "/old/orc prime"),
+        text.replace(&format!("{orc} hook SessionStart"), "/old/orc prime --hook"),
     )
     .unwrap();
-    doctor_fails(&env, "hooks", "SessionStart drifted");
+    doctor_fails(&env, "hooks", "hook SessionStart drifted");
     env.orc_in(&echo, &["hooks", "install"]).ok();
-    std::fs::remove_file(env.home.join(".claude/settings.json")).unwrap();
-    doctor_fails(&env, "trust", "Claude Code does not trust");
+    // Trust as Claude Code decides it: per grove and workspace.
+    env.orc(&["hooks", "untrust"]).ok();
+    doctor_fails(&env, "trust", "GROVE-001: claude does not trust");
+    doctor_fails(&env, "trust", "MISSION-001: claude does not trust");
     env.orc(&["hooks", "trust"]).ok();
     env.orc(&["doctor"]).ok();
+    // The agent's command must be installed.
+    std::fs::remove_file(env.root.join("bin/claude")).unwrap();
+    doctor_fails(
+        &env,
+        "agent",
+        "\"claude\" (profile \"claude\") is not installed",
+    );
 }

@@ -697,3 +697,61 @@ fn a_watcher_whose_repository_is_deleted_stops_with_an_environment_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is gone; the watcher stops"), "{stderr}");
 }
+
+/// An agent that is not installed is named before anything is created; an
+/// agent that exits at once leaves its pane on screen with what it said.
+#[test]
+fn deploy_checks_the_agents_first_and_keeps_a_failing_agent_visible() {
+    let w = World::new();
+    let toml = w.env.home.join(".orc/orc.toml");
+    let before = std::fs::read_to_string(&toml).unwrap();
+    // The default agent, `claude`, on a machine without it.
+    std::fs::write(&toml, "editor = [\"cat\"]\nshell = [\"cat\"]\n").unwrap();
+    let out = w.env.orc(&["deploy"]).code(code::ENVIRONMENT);
+    assert!(
+        out.stderr
+            .contains("the agent command \"claude\" (profile \"claude\") is not installed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("npm install -g @anthropic-ai/claude-code"),
+        "{}",
+        out.stderr
+    );
+    assert!(w.tmux.panes().is_empty(), "nothing was created");
+    // One grove runs a profile whose command is missing: named with it.
+    std::fs::write(
+        &toml,
+        format!("{before}[profiles.ghost]\nkind = \"plain\"\ncommand = \"no-such-agent-x\"\n"),
+    )
+    .unwrap();
+    w.env
+        .orc(&["grove", "create", "ghosts", "--agent", "ghost"])
+        .ok();
+    let out = w.env.orc(&["deploy"]).code(code::ENVIRONMENT);
+    assert!(out.stderr.contains("GROVE-003 (ghosts)"), "{}", out.stderr);
+    assert!(out.stderr.contains("no-such-agent-x"), "{}", out.stderr);
+    assert!(w.tmux.panes().is_empty());
+    w.env.orc(&["grove", "remove", "ghosts"]).ok();
+    // An agent that prints something and exits at once.
+    std::fs::write(
+        &toml,
+        "agent = [\"sh\", \"-c\", \"echo agent says: bad flag; exit 3\"]\neditor = [\"cat\"]\nshell = [\"cat\"]\n",
+    )
+    .unwrap();
+    w.deploy(&[]);
+    let imp = w
+        .tmux
+        .pane("imp", Some("GROVE-001"))
+        .expect("the pane stays");
+    wait_until("the dead pane to show what the agent said", WAIT, || {
+        let text = w.tmux.capture_all(&imp);
+        if text.contains("agent says: bad flag") && text.contains("Pane is dead") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    });
+}

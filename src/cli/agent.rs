@@ -4,7 +4,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Out, to_json};
-use crate::agent::{hooks, prime};
+use crate::agent::profile::Profile;
+use crate::agent::{hooks, prime, trust};
 use crate::error::{Error, Result};
 use crate::ops::{Context, Session};
 
@@ -17,17 +18,41 @@ pub struct PrimeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HooksCommand {
-    /// Install orc's Claude Code hooks in this grove or mission workspace.
+    /// Install what this grove's or workspace's agent needs: hooks,
+    /// permissions and context (Claude Code), instructions (Codex).
     Install {
-        /// The coding agent (only `claude` for now).
-        #[arg(long, default_value = "claude")]
-        agent: String,
+        /// The agent profile (default: the one this directory runs).
+        #[arg(long, value_name = "PROFILE")]
+        agent: Option<String>,
     },
-    /// Show whether the hooks are installed and current.
-    Status,
-    /// Let Claude Code work in the missions and worktrees roots
-    /// (permissions.additionalDirectories in ~/.claude/settings.json).
+    /// Show whether it is installed as orc would write it.
+    Status {
+        #[arg(long, value_name = "PROFILE")]
+        agent: Option<String>,
+    },
+    /// Make each active grove's and workspace's agent trust it (in the
+    /// agent's own state), recording what changed.
     Trust,
+    /// Put back what `orc hooks trust` changed, for this repository's groves
+    /// and workspaces (or, with --all, everywhere).
+    Untrust {
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    /// The agent's event: SessionStart, UserPromptSubmit, PostToolUse,
+    /// PermissionRequest, Notification, Stop, SessionEnd (Claude Code) or
+    /// Notify (Codex).
+    pub event: String,
+    /// The event's JSON, when the agent passes it as an argument (Codex);
+    /// else it is read from standard input (Claude Code).
+    pub payload: Option<String>,
+    /// The agent's kind.
+    #[arg(long, default_value = "claude")]
+    pub agent: String,
 }
 
 pub fn prime(s: &Session, args: &PrimeArgs, out: &Out) -> Result<()> {
@@ -42,78 +67,205 @@ pub fn prime(s: &Session, args: &PrimeArgs, out: &Out) -> Result<()> {
     Ok(())
 }
 
-fn here(s: &Session) -> Result<std::path::PathBuf> {
-    match &s.context {
-        Context::Mission { dir, .. } | Context::Grove { dir, .. } => Ok(dir.owner().to_path_buf()),
-        Context::None => Err(Error::usage(
-            "hooks belong to a grove or a mission workspace; run this inside one",
-        )),
+fn site(s: &Session, agent: &Option<String>) -> Result<hooks::Site> {
+    let mut site = hooks::here(s)?;
+    if let Some(name) = agent {
+        site.profile = Profile::named(&s.settings, name)?.ok_or_else(|| {
+            Error::not_found(format!("no agent profile named {name:?}")).with_hint(format!(
+                "known: {}",
+                crate::agent::profile::names(&s.settings).join(", ")
+            ))
+        })?;
+    }
+    Ok(site)
+}
+
+/// Installs the agent's needs in `site` (and hides what it writes from
+/// git). Returns whether anything changed.
+pub fn install_site(s: &Session, site: &hooks::Site) -> Result<bool> {
+    if site.profile.kind == crate::agent::profile::AgentKind::Codex {
+        s.ledger.exclude(&[crate::agent::codex::EXCLUDE])?;
+    }
+    hooks::install(&site.dir, site.role, &site.profile)
+}
+
+/// Trusts a new grove or workspace for its agent when `auto_trust` is on.
+pub fn auto_trust(s: &Session, site: &hooks::Site) -> Result<()> {
+    if s.settings.auto_trust() {
+        trust::trust(
+            &[(site.profile.kind, site.dir.clone())],
+            s.settings.lock_timeout(),
+        )?;
+    }
+    Ok(())
+}
+
+fn show_status(st: &hooks::Installed, out: &Out) {
+    if out.json {
+        out.json(&to_json(st));
+        return;
+    }
+    out.line(format!(
+        "{} ({} profile {:?}) in {}",
+        st.agent,
+        st.role.as_str(),
+        st.profile,
+        st.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for i in &st.items {
+        out.line(format!("  {:<12} {:<10} {}", i.kind, i.state, i.name));
+        if i.state != "installed" {
+            if let Some(f) = &i.found {
+                out.line(format!("      found:    {f}"));
+            }
+            if let Some(e) = &i.expected {
+                out.line(format!("      expected: {e}"));
+            }
+        }
     }
 }
 
 pub fn hooks(s: &Session, cmd: &HooksCommand, out: &Out) -> Result<()> {
-    let orc = hooks::orc_binary();
     match cmd {
         HooksCommand::Install { agent } => {
-            if agent != "claude" {
-                return Err(Error::usage(format!(
-                    "unknown agent {agent:?}; orc installs hooks for `claude`"
-                )));
-            }
-            let dir = here(s)?;
-            let changed = hooks::install(&dir, &orc)?;
-            let st = hooks::status(&dir, &orc)?;
+            let site = site(s, agent)?;
+            let changed = install_site(s, &site)?;
+            let st = hooks::status(&site.dir, site.role, &site.profile)?;
             if out.json {
                 out.json(&json!({ "changed": changed, "status": to_json(&st) }));
             } else {
-                out.line(format!(
-                    "{} {}",
-                    if changed {
-                        "installed hooks in"
-                    } else {
-                        "hooks already current in"
-                    },
-                    st.settings.display()
-                ));
+                out.line(if changed {
+                    "installed"
+                } else {
+                    "already current"
+                });
+                show_status(&st, out);
+            }
+            if !st.ok() {
+                return Err(Error::invalid(
+                    "installed, but the agent's settings hold entries it rejects (listed above)",
+                )
+                .with_hint(
+                    "fix or remove them by hand: an agent stops at start to complain about them",
+                )
+                .reported());
             }
         }
-        HooksCommand::Status => {
-            let dir = here(s)?;
-            let st = hooks::status(&dir, &orc)?;
-            if out.json {
-                out.json(&to_json(&st));
-            } else {
-                out.line(st.settings.display().to_string());
-                for h in &st.hooks {
-                    out.line(format!("  {:<17} {}", h.event, h.state));
-                    if let Some(f) = &h.found {
-                        out.line(format!("    found:    {f}"));
-                        out.line(format!("    expected: {}", h.expected));
-                    }
-                }
-            }
+        HooksCommand::Status { agent } => {
+            let site = site(s, agent)?;
+            let st = hooks::status(&site.dir, site.role, &site.profile)?;
+            show_status(&st, out);
             if !st.ok() {
                 return Err(Error::new(
                     crate::error::Kind::NotFound,
-                    "the hooks are not installed as orc would write them",
+                    "not installed as orc would write it",
                 )
                 .with_hint("run `orc hooks install`")
                 .reported());
             }
         }
         HooksCommand::Trust => {
-            let roots = vec![s.settings.missions_root()?, s.settings.worktrees_root()?];
-            let added = hooks::trust(&roots)?;
+            let targets: Vec<_> = hooks::sites(s)?
+                .into_iter()
+                .map(|site| (site.profile.kind, site.dir))
+                .collect();
+            let added = trust::trust(&targets, s.settings.lock_timeout())?;
             if out.json {
-                out.json(&json!({ "added": to_json(&added) }));
+                out.json(&json!({ "trusted": to_json(&added) }));
             } else if added.is_empty() {
-                out.line("Claude Code already trusts the missions and worktrees roots");
+                out.line("every grove and mission workspace is trusted by its agent already");
             } else {
-                for a in added {
-                    out.line(format!("trusted {}", a.display()));
+                for e in added {
+                    out.line(format!(
+                        "{} trusts {} (in {})",
+                        e.agent,
+                        e.path.display(),
+                        e.file.display()
+                    ));
                 }
             }
         }
+        HooksCommand::Untrust { all } => {
+            let mine: Vec<std::path::PathBuf> = if *all {
+                Vec::new()
+            } else {
+                let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+                let (missions, _) = s.missions()?;
+                dirs.extend(missions.iter().map(|m| m.workspace.clone().into()));
+                let (groves, _) = s.groves()?;
+                dirs.extend(groves.iter().map(|g| g.path.clone().into()));
+                dirs.into_iter()
+                    .map(|d: std::path::PathBuf| d.canonicalize().unwrap_or(d))
+                    .collect()
+            };
+            let undone = trust::untrust(
+                |e| *all || mine.contains(&e.path),
+                s.settings.lock_timeout(),
+            )?;
+            if out.json {
+                out.json(&json!({ "untrusted": to_json(&undone) }));
+            } else if undone.is_empty() {
+                out.line("nothing to undo: orc trusted nothing here");
+            } else {
+                for e in undone {
+                    out.line(format!("{} no longer trusts {}", e.agent, e.path.display()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `orc hook EVENT`: run by an agent's hooks. Records the agent's state;
+/// SessionStart also prints the agent's context and UserPromptSubmit its
+/// unread mail, as Claude Code's hooks expect. Never fails the agent: any
+/// problem is a line on stderr and exit 0.
+pub fn hook(opts: &crate::ops::Options, args: &HookArgs, out: &Out) -> Result<()> {
+    use std::io::Read;
+    let payload_text = match &args.payload {
+        Some(p) => p.clone(),
+        None => {
+            let mut text = String::new();
+            let _ = std::io::stdin().take(1 << 20).read_to_string(&mut text);
+            text
+        }
+    };
+    let payload: serde_json::Value =
+        serde_json::from_str(payload_text.trim()).unwrap_or(serde_json::Value::Null);
+    let session = match crate::ops::Session::open(opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("orc hook: {}", e.message);
+            return Ok(());
+        }
+    };
+    if let Context::Mission { dir, .. } | Context::Grove { dir, .. } = &session.context
+        && let Err(e) = crate::agent::state::record(
+            dir,
+            &args.agent,
+            &args.event,
+            &payload,
+            &session.now,
+            session.settings.lock_timeout(),
+        )
+    {
+        eprintln!("orc hook: {}", e.message);
+    }
+    match args.event.as_str() {
+        "SessionStart" => match prime::prime(&session) {
+            Ok(p) => out.json(&prime::hook_output("SessionStart", &p.text)),
+            Err(e) => eprintln!("orc hook: {}", e.message),
+        },
+        "UserPromptSubmit" => {
+            if let Some(v) = crate::cli::mail::check_hook_output(&session) {
+                out.json(&v);
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

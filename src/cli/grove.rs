@@ -29,7 +29,10 @@ pub enum GroveCommand {
         /// The branch to create (default: the grove's name).
         #[arg(long, value_name = "NAME")]
         branch: Option<String>,
-        /// Do not install the Claude Code hooks in the grove.
+        /// The agent profile its IMP runs (default: `agent` of orc.toml).
+        #[arg(long, value_name = "PROFILE")]
+        agent: Option<String>,
+        /// Do not install the agent's hooks, permissions and instructions.
         #[arg(long)]
         no_hooks: bool,
     },
@@ -61,8 +64,23 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
             base,
             path,
             branch,
+            agent,
             no_hooks,
         } => {
+            let profile = crate::agent::profile::Profile::for_imp(&s.settings, agent.as_deref())?;
+            let mut prepare = |dir: &std::path::Path| -> Result<()> {
+                if *no_hooks {
+                    return Ok(());
+                }
+                let site = hooks::Site {
+                    dir: dir.to_path_buf(),
+                    role: crate::agent::profile::AgentRole::Imp,
+                    profile: profile.clone(),
+                    mission: crate::model::MissionId::new(0),
+                    grove: None,
+                };
+                super::agent::install_site(s, &site).map(|_| ())
+            };
             let g = grove::create(
                 s,
                 &NewGrove {
@@ -74,10 +92,12 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
                     base: base.clone(),
                     path: path.clone(),
                     branch: branch.clone(),
+                    agent: agent.clone(),
                 },
+                &mut prepare,
             )?;
             if !no_hooks {
-                hooks::install(std::path::Path::new(&g.path), &hooks::orc_binary())?;
+                super::agent::auto_trust(s, &hooks::Site::of_grove(s, &g)?)?;
             }
             if out.json {
                 out.json(&to_json(&g));
@@ -87,10 +107,27 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
         }
         GroveCommand::List { all } => {
             let rows = grove::list(s, *all)?;
+            let agents: Vec<Option<crate::agent::state::Report>> = rows
+                .iter()
+                .map(|r| {
+                    hooks::Site::of_grove(s, &r.grove)
+                        .ok()
+                        .map(|site| crate::agent::state::Report::of(&site))
+                })
+                .collect();
             if out.json {
-                out.json(&json!({ "groves": to_json(&rows) }));
+                let list: Vec<serde_json::Value> = rows
+                    .iter()
+                    .zip(&agents)
+                    .map(|(r, a)| {
+                        let mut v = to_json(r);
+                        v["agent_status"] = to_json(a);
+                        v
+                    })
+                    .collect();
+                out.json(&json!({ "groves": list }));
             } else {
-                for r in &rows {
+                for (r, agent) in rows.iter().zip(&agents) {
                     let state = match &r.assignment {
                         Some(a) if a.is_active() => format!(
                             "busy: {}{}",
@@ -102,8 +139,16 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
                         }
                         _ => "idle".into(),
                     };
+                    // The agent's own report, when it has one, after the
+                    // path (scripts read the first columns).
+                    let reported = agent
+                        .as_ref()
+                        .filter(|a| a.state.is_some())
+                        .filter(|_| r.grove.status == crate::model::GroveStatus::Active)
+                        .map(|a| format!("  [agent {}]", one_line(&a.line())))
+                        .unwrap_or_default();
                     out.line(format!(
-                        "{}  {}  {}  {state}  {}",
+                        "{}  {}  {}  {state}  {}{reported}",
                         r.grove.id,
                         one_line(&r.grove.name),
                         r.grove.branch,
@@ -150,6 +195,17 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
         } => {
             let id = s.resolve_grove(g)?;
             let removed = grove::remove(s, id, *force, *keep_branch)?;
+            // Trust orc gave the directory goes with it.
+            let path = std::path::PathBuf::from(&removed.grove.path);
+            if let Err(e) =
+                crate::agent::trust::untrust(|e| e.path == path, s.settings.lock_timeout())
+            {
+                eprintln!(
+                    "orc: could not undo the trust of {}: {}",
+                    path.display(),
+                    e.message
+                );
+            }
             if out.json {
                 out.json(&to_json(&removed));
             } else {

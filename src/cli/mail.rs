@@ -124,17 +124,7 @@ pub fn run(s: &Session, cmd: &MailCommand, out: &Out) -> Result<()> {
                 Err(_) if *hook => Vec::new(),
                 Err(e) => return Err(e),
             };
-            let text = if unread.is_empty() {
-                String::new()
-            } else {
-                let mut t = format!("orc: {} unread message(s):\n", unread.len());
-                for m in unread.iter().take(5) {
-                    t.push_str(&summary_line(m));
-                    t.push('\n');
-                }
-                t.push_str("Read one with `orc mail read MSG-...`.\n");
-                t
-            };
+            let text = unread_text(&unread);
             if *hook {
                 if !text.is_empty() {
                     out.json(&hook_output("UserPromptSubmit", &text));
@@ -149,6 +139,31 @@ pub fn run(s: &Session, cmd: &MailCommand, out: &Out) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What an agent is told of its unread mail (empty: none).
+fn unread_text(unread: &[Message]) -> String {
+    if unread.is_empty() {
+        return String::new();
+    }
+    let mut t = format!("orc: {} unread message(s):\n", unread.len());
+    for m in unread.iter().take(5) {
+        t.push_str(&summary_line(m));
+        t.push('\n');
+    }
+    t.push_str("Read one with `orc mail read MSG-...`.\n");
+    t
+}
+
+/// The UserPromptSubmit hook's output for the unread mail of the current
+/// directory, if there is any (errors: none, a hook must not break the
+/// agent's prompt).
+pub fn check_hook_output(s: &Session) -> Option<serde_json::Value> {
+    let unread = mail::here(s, None)
+        .and_then(|who| mail::unread(s, who))
+        .ok()?;
+    let text = unread_text(&unread);
+    (!text.is_empty()).then(|| to_json(&hook_output("UserPromptSubmit", &text)))
 }
 
 fn summary_line(m: &Message) -> String {

@@ -74,8 +74,9 @@ pub fn run(s: &Session, cmd: &MissionCommand, out: &Out) -> Result<()> {
                 },
             )?;
             if !no_hooks {
-                let orc = crate::agent::hooks::orc_binary();
-                crate::agent::hooks::install(std::path::Path::new(&m.workspace), &orc)?;
+                let site = crate::agent::hooks::Site::of_mission(s, &m)?;
+                super::agent::install_site(s, &site)?;
+                super::agent::auto_trust(s, &site)?;
             }
             if out.json {
                 out.json(&to_json(&m));

@@ -3,6 +3,7 @@
 //! three things only: parse arguments, call `ops`, render.
 
 mod agent;
+mod config;
 mod grove;
 mod init;
 mod mail;
@@ -91,9 +92,16 @@ pub enum Command {
     Mail(mail::MailCommand),
     /// What an agent needs at session start, for its role.
     Prime(agent::PrimeArgs),
-    /// Claude Code hooks for groves and mission workspaces.
+    /// What orc installs for agents in groves and mission workspaces:
+    /// hooks, permissions, instructions, trust.
     #[command(subcommand)]
     Hooks(agent::HooksCommand),
+    /// Run by an agent's hooks: records what the agent is doing.
+    #[command(hide = true)]
+    Hook(agent::HookArgs),
+    /// Repository settings shared through the ledger (grove setup, ...).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Check that everything orc needs is in place.
     Doctor,
     /// Watch the missions' files: commit direct edits, notify panes, dispatch.
@@ -106,6 +114,12 @@ pub enum Command {
     Attach(session::TeardownArgs),
     /// Watch a mission run itself on a built-in example (needs git and tmux).
     Demo(DemoArgs),
+    /// What an agent pane runs: this orc first on PATH, then the command.
+    #[command(hide = true)]
+    PaneExec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -155,6 +169,12 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
     if let Command::Watch(args) = &cli.command {
         return session::watch(&opts, args);
     }
+    if let Command::PaneExec { command } = &cli.command {
+        std::process::exit(crate::deploy::pane_exec(command));
+    }
+    if let Command::Hook(args) = &cli.command {
+        return agent::hook(&opts, args, out);
+    }
     if let Command::Demo(args) = &cli.command {
         return crate::demo::run(&crate::demo::Options {
             keep: args.keep,
@@ -182,7 +202,10 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Prime(args) => agent::prime(&session, args, out),
         Command::Hooks(cmd) => agent::hooks(&session, cmd, out),
         Command::Doctor => agent::doctor(&session, out),
-        Command::Watch(_) | Command::Demo(_) => unreachable!("handled above"),
+        Command::Config(cmd) => config::run(&session, cmd, out),
+        Command::Watch(_) | Command::Demo(_) | Command::Hook(_) | Command::PaneExec { .. } => {
+            unreachable!("handled above")
+        }
         Command::Deploy(args) => session::deploy(&session, args, out),
         Command::Teardown(args) => session::teardown(&session, args, out),
         Command::Attach(args) => session::attach(&session, args),

@@ -65,8 +65,20 @@ fn mission_arg(text: &Option<String>) -> Result<Option<MissionId>> {
 
 pub fn status(s: &Session, args: &StatusArgs, out: &Out) -> Result<()> {
     let report = query::status(s, mission_arg(&args.mission)?)?;
+    // The agents of the mission, as they report themselves.
+    let agents: Vec<crate::agent::state::Report> = match &report.mission {
+        Some(m) => crate::agent::hooks::sites(s)
+            .unwrap_or_default()
+            .iter()
+            .filter(|site| site.mission == m.id)
+            .map(crate::agent::state::Report::of)
+            .collect(),
+        None => Vec::new(),
+    };
     if out.json {
-        out.json(&to_json(&report));
+        let mut v = to_json(&report);
+        v["agents"] = to_json(&agents);
+        out.json(&v);
         return Ok(());
     }
     out.line(format!(
@@ -108,6 +120,9 @@ pub fn status(s: &Session, args: &StatusArgs, out: &Out) -> Result<()> {
             "mission  none selected ({} active; pass --mission)",
             report.missions_active
         )),
+    }
+    for a in &agents {
+        out.line(format!("agent    {}", one_line(&a.line())));
     }
     Ok(())
 }

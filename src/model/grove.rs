@@ -66,6 +66,10 @@ pub struct Grove {
     pub branch: String,
     /// The commit the branch started from.
     pub base: String,
+    /// The agent profile its IMP runs (`grove create --agent`); absent:
+    /// `agent` of the user's `orc.toml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     pub status: GroveStatus,
     pub created_by: String,
     pub created_at: Timestamp,
@@ -93,6 +97,9 @@ impl Grove {
             ));
         }
         check_grove_name(&self.name).map_err(|e| format!("field `name`: {e}"))?;
+        if let Some(agent) = &self.agent {
+            super::work_order::check_word("agent", agent)?;
+        }
         super::check_branch_name(&self.branch).map_err(|e| format!("field `branch`: {e}"))?;
         if !self.path.starts_with('/') {
             return Err(format!(

@@ -33,9 +33,21 @@ pub struct NewGrove {
     pub path: Option<PathBuf>,
     /// The branch (default: the grove's name).
     pub branch: Option<String>,
+    /// The agent profile its IMP runs (checked by the caller).
+    pub agent: Option<String>,
 }
 
-pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
+/// Creates a grove, all or nothing: checks everything, adds the worktree,
+/// copies the files and runs the commands of the repository's grove setup
+/// (`grove.copy`, `grove.setup` in `orc config`), lets `prepare` make the
+/// directory ready for its agent, then records the grove on the ledger. If
+/// any step fails, the worktree and the branch are removed again and the
+/// error says which step failed.
+pub fn create(
+    s: &Session,
+    new: &NewGrove,
+    prepare: &mut dyn FnMut(&Path) -> Result<()>,
+) -> Result<Grove> {
     check_grove_name(&new.name).map_err(Error::usage)?;
     let branch = new.branch.clone().unwrap_or_else(|| new.name.clone());
     model::check_branch_name(&branch).map_err(|e| Error::usage(format!("--branch: {e}")))?;
@@ -87,26 +99,46 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
             e.with_hint("pass an existing branch, tag or commit to --base")
         }
     })?;
+    let copy = super::config::list(s, "grove.copy")?;
+    let setup_commands = super::config::list(s, "grove.setup")?;
     s.ledger.exclude(&EXCLUDES)?;
     let common = s.ledger.common_dir();
-    let mut added = false;
-    let result = tx::run(s, |tx| {
+    if let Some(parent) = path.parent() {
+        fsio::create_dir_all(parent)?;
+    }
+    worktree::add(&common, &path, &branch, &base.to_string())?;
+    let result = setup(&common, &path, &copy, &setup_commands)
+        .and_then(|()| prepare(&path))
+        .and_then(|()| record_new(s, new, mission, &path, &branch, &base.to_string(), &common));
+    if result.is_err() {
+        let _ = worktree::remove(&common, &path, true);
+        let _ = worktree::delete_branch(&common, &branch, true);
+        let _ = worktree::prune(&common);
+    }
+    result
+}
+
+/// Records a new grove whose worktree exists: its `.orc/config.json` and,
+/// in one ledger commit, `grove.json`.
+fn record_new(
+    s: &Session,
+    new: &NewGrove,
+    mission: MissionId,
+    path: &Path,
+    branch: &str,
+    base: &str,
+    common: &Path,
+) -> Result<Grove> {
+    tx::run(s, |tx| {
         let number = super::ids::allocate(tx, Counter::Grove, |_| false)?;
         let id = GroveId::new(number);
-        let dir = OrcDir::in_dir(&path);
+        let dir = OrcDir::in_dir(path);
         let ledger_path = grove_ledger_path(id, GROVE_FILE);
         tx.lock(
             &ledger_path,
             &grove_lock(s, id),
             &format!("{id}'s {GROVE_FILE}"),
         )?;
-        if !added {
-            if let Some(parent) = path.parent() {
-                fsio::create_dir_all(parent)?;
-            }
-            worktree::add(&common, &path, &branch, &base.to_string())?;
-            added = true;
-        }
         dir.write_config(&DirConfig {
             format: model::config::FORMAT,
             kind: DirKind::Grove,
@@ -122,8 +154,9 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
             name: new.name.clone(),
             mission,
             path: path.display().to_string(),
-            branch: branch.clone(),
+            branch: branch.to_string(),
             base: base.to_string(),
+            agent: new.agent.clone(),
             status: GroveStatus::Active,
             created_by: s.actor.clone(),
             created_at: s.now.clone(),
@@ -136,19 +169,97 @@ pub fn create(s: &Session, new: &NewGrove) -> Result<Grove> {
             ledger_path,
             model::to_file_bytes(&grove),
         )?;
-        let message = Message::new(
+        let mut message = Message::new(
             "grove.create",
             format!("{id}: created {:?} on branch {branch}", new.name),
         )
         .line(format!("mission: {mission}"))
         .line(format!("path: {}", path.display()));
+        if let Some(agent) = &new.agent {
+            message = message.line(format!("agent: {agent}"));
+        }
         Ok((grove, message))
-    });
-    if result.is_err() && added {
-        let _ = worktree::remove(&common, &path, true);
-        let _ = worktree::delete_branch(&common, &branch, true);
+    })
+}
+
+/// The repository's grove setup in a new worktree: copies `copy` (paths
+/// relative to the main worktree) and runs `commands` with `sh -c`, in
+/// order. A missing file or a failing command is an error naming it, with
+/// the end of what the command printed.
+pub fn setup(common: &Path, grove: &Path, copy: &[String], commands: &[String]) -> Result<()> {
+    if !copy.is_empty() {
+        let main = main_worktree(common).ok_or_else(|| {
+            Error::environment(format!(
+                "grove.copy: the repository at {} has no main worktree to copy from",
+                common.display()
+            ))
+        })?;
+        for rel in copy {
+            let rel_path = Path::new(rel);
+            if rel_path.is_absolute()
+                || rel_path
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                return Err(Error::invalid(format!(
+                    "grove.copy: {rel:?} must be a path inside the repository"
+                ))
+                .with_hint("fix it with `orc config set grove.copy ...`"));
+            }
+            let from = main.join(rel_path);
+            let to = grove.join(rel_path);
+            if let Some(parent) = to.parent() {
+                fsio::create_dir_all(parent)?;
+            }
+            std::fs::copy(&from, &to).map_err(|e| {
+                Error::io("grove.copy: cannot copy", &from, e)
+                    .with_hint("create the file in the main worktree, or change `orc config set grove.copy ...`")
+            })?;
+        }
     }
-    result
+    for command in commands {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(grove)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| Error::environment(format!("grove.setup: cannot run sh: {e}")))?;
+        if !out.status.success() {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            let tail: Vec<&str> = text.lines().rev().take(8).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(Error::environment(format!(
+                "grove.setup: `{}` failed ({}) in the new grove; it was removed again{}",
+                tx::one_line(command, 120),
+                match out.status.code() {
+                    Some(c) => format!("exit {c}"),
+                    None => "killed by a signal".into(),
+                },
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(":\n  {}", tail.join("\n  "))
+                }
+            ))
+            .with_hint(
+                "fix the command or the project, or change `orc config set grove.setup ...`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The main worktree of the repository whose common git directory is
+/// `common`, if it has one (not a bare repository).
+pub fn main_worktree(common: &Path) -> Option<PathBuf> {
+    let common = common.canonicalize().ok()?;
+    if common.file_name()? == ".git" {
+        common.parent().map(Path::to_path_buf)
+    } else {
+        None
+    }
 }
 
 /// A grove with its current assignment, for listings.

@@ -4,6 +4,7 @@
 //! command end in the same code path.
 
 pub mod assign;
+pub mod config;
 pub mod direct;
 pub mod grove;
 pub mod ids;

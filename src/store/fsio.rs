@@ -112,9 +112,15 @@ fn temp_beside(dir: &Path, name: &str, tag: &str) -> std::path::PathBuf {
 
 /// Creates `path` (which must not exist) with `bytes`, on disk.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_synced_mode(path, bytes, 0o666)
+}
+
+fn write_synced_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(mode)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)?;
     file.write_all(bytes)?;
@@ -123,6 +129,12 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o666)
+}
+
+/// [`write_atomic`] with the permission bits of the new file (before the
+/// umask): another program's private file keeps its `0600`.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{} has no parent directory", path.display())))?;
@@ -138,7 +150,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         )));
     }
     let tmp = temp_beside(dir, &name.to_string_lossy(), "tmp");
-    let result = write_synced(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    let result = write_synced_mode(&tmp, bytes, mode).and_then(|()| fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
         let mut err = Error::io("cannot write", path, e);

@@ -1,5 +1,6 @@
 //! User settings: `$ORC_HOME/orc.toml` (`ORC_HOME` defaults to `~/.orc`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,14 +21,40 @@ pub struct Settings {
     pub worktrees_root: Option<String>,
     /// How long to wait for a file lock, in milliseconds (default 10000).
     pub lock_timeout_ms: Option<u64>,
-    /// The agent command of IMP panes (default `claude`).
+    /// The IMPs' agent: a profile name, or a command line (default
+    /// `claude`). A grove created with `--agent` uses that profile instead.
     pub agent: Option<CommandLine>,
-    /// The agent command of the deputy pane (default: `agent`).
+    /// The deputy's agent: a profile name or a command line (default:
+    /// `agent`).
     pub deputy: Option<CommandLine>,
+    /// Trust every grove and mission workspace orc creates, for the agent
+    /// that will run there (default false; `orc hooks trust` trusts the
+    /// existing ones on request).
+    pub auto_trust: Option<bool>,
+    /// Agent profiles by name (`[profiles.NAME]`), beside the built-in
+    /// `claude` and `codex`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileSettings>,
     /// The editor pane's command (default `$EDITOR`, else `vim`).
     pub editor: Option<CommandLine>,
     /// The shell pane's command (default `$SHELL`, else `sh`).
     pub shell: Option<CommandLine>,
+}
+
+/// A `[profiles.NAME]` table of `orc.toml`: how orc runs one kind of agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// `claude`, `codex` or `plain` (default: guessed from the command's
+    /// program name).
+    pub kind: Option<String>,
+    /// The command (default: the kind's program).
+    pub command: Option<CommandLine>,
+    /// What else the agent may do without asking, in the agent's own terms
+    /// (Claude Code permission rules such as `Bash(cargo test *)`; Codex
+    /// command prefixes such as `cargo test`).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// A command in `orc.toml`: a string split on whitespace, or a list of
@@ -99,18 +126,22 @@ impl Settings {
         expand(self.worktrees_root.as_deref().unwrap_or("~/src/worktrees"))
     }
 
-    /// The IMP agent command.
-    pub fn agent_command(&self) -> Vec<String> {
+    /// The IMPs' agent as written: a profile name or a command's words.
+    pub fn agent_words(&self) -> Vec<String> {
         non_empty(self.agent.as_ref().map(CommandLine::words), || {
             vec!["claude".into()]
         })
     }
 
-    /// The deputy agent command.
-    pub fn deputy_command(&self) -> Vec<String> {
+    /// The deputy's agent as written.
+    pub fn deputy_words(&self) -> Vec<String> {
         non_empty(self.deputy.as_ref().map(CommandLine::words), || {
-            self.agent_command()
+            self.agent_words()
         })
+    }
+
+    pub fn auto_trust(&self) -> bool {
+        self.auto_trust.unwrap_or(false)
     }
 
     /// The editor command.

@@ -21,6 +21,8 @@ pub const ROLE: &str = "@orc_role";
 pub const GROVE: &str = "@orc_grove";
 pub const MISSION: &str = "@orc_mission";
 pub const STATUS: &str = "@orc_status";
+/// The kind of agent an agent pane runs (`claude`, `codex`, `plain`).
+pub const AGENT: &str = "@orc_agent";
 
 /// A tmux server, reached on a named socket or the default one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +43,15 @@ pub struct Pane {
     pub path: String,
     pub command: String,
     pub width: u32,
+    /// The kind of agent (`@orc_agent`), for agent panes.
+    pub agent: String,
+    /// The process tmux started in the pane.
+    pub pid: u32,
     /// The command the pane was started with, as tmux shows it.
     pub start: String,
 }
 
-const PANE_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_name}\t#{@orc_role}\t#{@orc_grove}\t#{@orc_mission}\t#{pane_dead}\t#{pane_current_path}\t#{pane_current_command}\t#{pane_width}\t#{pane_start_command}";
+const PANE_FORMAT: &str = "#{pane_id}\t#{session_name}\t#{window_name}\t#{@orc_role}\t#{@orc_grove}\t#{@orc_mission}\t#{pane_dead}\t#{pane_current_path}\t#{pane_current_command}\t#{pane_width}\t#{@orc_agent}\t#{pane_pid}\t#{pane_start_command}";
 
 impl Tmux {
     /// The server on `socket` (`-L`), else `ORC_TMUX_SOCKET`, else the
@@ -267,7 +273,7 @@ impl Tmux {
 
 fn parse_pane(line: &str) -> Option<Pane> {
     let f: Vec<&str> = line.split('\t').collect();
-    if f.len() < 11 {
+    if f.len() < 13 {
         return None;
     }
     Some(Pane {
@@ -281,7 +287,9 @@ fn parse_pane(line: &str) -> Option<Pane> {
         path: f[7].into(),
         command: f[8].into(),
         width: f[9].parse().unwrap_or(0),
-        start: f[10..].join("\t"),
+        agent: f[10].into(),
+        pid: f[11].parse().unwrap_or(0),
+        start: f[12..].join("\t"),
     })
 }
 

@@ -775,6 +775,7 @@ impl Watcher {
 fn ignored(rel: &str) -> bool {
     rel.is_empty()
         || rel == "config.json"
+        || crate::agent::state::is_state_file(rel)
         || rel.starts_with("locks")
         || rel.starts_with("rejected")
         || rel.split('/').any(|c| c.starts_with('.'))

@@ -293,6 +293,13 @@ impl TmuxServer {
     pub fn capture(&self, pane: &str) -> String {
         self.run(&["capture-pane", "-p", "-J", "-t", pane]).stdout
     }
+
+    /// The screen and its scrollback (where tmux keeps what a pane printed
+    /// before it died).
+    pub fn capture_all(&self, pane: &str) -> String {
+        self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", pane])
+            .stdout
+    }
 }
 
 impl Drop for TmuxServer {
@@ -309,4 +316,28 @@ impl Drop for TmuxServer {
 /// The repository's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Puts an executable `name` first on PATH in `env` that prints `version`
+/// for `--version` and otherwise waits for input (a stand-in for an agent
+/// that is not installed on this machine).
+pub fn fake_agent(env: &mut TestEnv, name: &str, version: &str) -> PathBuf {
+    let bin = env.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{version}'; exit 0; fi\nwhile read -r line; do :; done\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path_var = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    env.set_env("PATH", &path_var);
+    path
 }
