@@ -29,6 +29,7 @@ pub struct WatchFlags {
     pub dispatch: bool,
     pub idle_after: Option<String>,
     pub interval: Option<String>,
+    pub nudge_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +91,10 @@ pub fn deploy(
     }
     if let Some(d) = &flags.interval {
         watch.push("--interval".into());
+        watch.push(d.clone());
+    }
+    if let Some(d) = &flags.nudge_timeout {
+        watch.push("--nudge-timeout".into());
         watch.push(d.clone());
     }
     let (groves, _) = s.groves()?;

@@ -9,5 +9,6 @@ pub mod codex;
 pub mod hooks;
 pub mod prime;
 pub mod profile;
+pub mod screen;
 pub mod state;
 pub mod trust;

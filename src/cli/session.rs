@@ -31,6 +31,10 @@ pub struct WatchArgs {
     /// (a file being written in place looks invalid until it is done).
     #[arg(long, value_name = "DURATION", default_value = "1s")]
     pub settle: String,
+    /// How long a nudge may wait for its agent (to start, to finish a
+    /// dialog, for a person to stop typing) before it is reported stranded.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub nudge_timeout: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +55,9 @@ pub struct DeployArgs {
     /// Passed to the watcher.
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<String>,
+    /// Passed to the watcher.
+    #[arg(long, value_name = "DURATION")]
+    pub nudge_timeout: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,13 +92,17 @@ pub fn watch(opts: &crate::ops::Options, args: &WatchArgs) -> Result<()> {
                 .max(std::time::Duration::from_millis(20)),
             reconcile: watch::parse_duration(&args.reconcile)?,
             settle: watch::parse_duration(&args.settle)?,
+            nudge_timeout: watch::parse_duration(&args.nudge_timeout)?,
         },
     )
 }
 
 pub fn deploy(s: &Session, args: &DeployArgs, out: &Out) -> Result<()> {
     let m = mission(s, &args.mission)?;
-    for d in [&args.idle_after, &args.interval].into_iter().flatten() {
+    for d in [&args.idle_after, &args.interval, &args.nudge_timeout]
+        .into_iter()
+        .flatten()
+    {
         watch::parse_duration(d)?;
     }
     let tmux = Tmux::new(args.socket.as_deref());
@@ -103,6 +114,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, out: &Out) -> Result<()> {
             dispatch: args.dispatch,
             idle_after: args.idle_after.clone(),
             interval: args.interval.clone(),
+            nudge_timeout: args.nudge_timeout.clone(),
         },
     )?;
     if out.json {

@@ -232,6 +232,32 @@ impl Tmux {
         .map(|_| ())
     }
 
+    /// Types `text` literally into `pane` (no Enter).
+    pub fn send_text(&self, pane: &str, text: &str) -> Result<()> {
+        self.call(&["send-keys", "-t", pane, "-l", "--", text])
+            .map(|_| ())
+    }
+
+    /// Presses Enter in `pane`.
+    pub fn send_enter(&self, pane: &str) -> Result<()> {
+        self.call(&["send-keys", "-t", pane, "Enter"]).map(|_| ())
+    }
+
+    /// The visible screen of `pane` with its attributes as escape
+    /// sequences (to tell dimmed placeholder text from typed text).
+    pub fn capture_styled(&self, pane: &str) -> Result<String> {
+        self.call(&["capture-pane", "-p", "-e", "-t", pane])
+    }
+
+    /// Whether `pane` is dead (its command exited); None when there is no
+    /// such pane.
+    pub fn pane_dead(&self, pane: &str) -> Option<bool> {
+        let out = self
+            .call(&["display-message", "-p", "-t", pane, "#{pane_dead}"])
+            .ok()?;
+        Some(out.trim() == "1")
+    }
+
     /// Shows `text` to the clients attached to `session`.
     pub fn display(&self, session: &str, text: &str) -> Result<()> {
         let clients = self.call(&[

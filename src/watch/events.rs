@@ -99,6 +99,24 @@ pub enum Event {
         mission: MissionId,
         work_order: WorkOrderId,
     },
+    /// The agent reported that it waits for a person.
+    AgentWaiting {
+        grove: GroveId,
+        mission: MissionId,
+        what: Waiting,
+    },
+    /// A nudge to the grove's agent could not be delivered.
+    Stranded {
+        grove: GroveId,
+        mission: MissionId,
+    },
+}
+
+/// What an agent waits for (fixed words: it becomes nudge text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    Permission,
+    Dialog,
 }
 
 impl Event {
@@ -119,6 +137,7 @@ impl Event {
                 Target::Deputy(*mission)
             }
             Dispatched { mission, .. } | Requeued { mission, .. } => Target::Deputy(*mission),
+            AgentWaiting { mission, .. } | Stranded { mission, .. } => Target::Deputy(*mission),
             Refused { target } => *target,
             Started { .. } | GroveCreated { .. } => Target::Log,
         }
@@ -189,6 +208,17 @@ impl Event {
             } => {
                 format!("orc: {work_order} returned to ready; the agent of {grove} is gone")
             }
+            AgentWaiting {
+                grove,
+                what: Waiting::Permission,
+                ..
+            } => format!("orc: the agent of {grove} waits at a permission prompt; run orc status"),
+            AgentWaiting { grove, .. } => {
+                format!("orc: the agent of {grove} waits at a dialog; run orc status")
+            }
+            Stranded { grove, .. } => {
+                format!("orc: a nudge to {grove} was not delivered; run orc status")
+            }
         }
     }
 
@@ -210,7 +240,9 @@ impl Event {
             | AgentDead { grove, .. }
             | AgentGone { grove, .. }
             | Dispatched { grove, .. }
-            | Requeued { grove, .. } => Some(*grove),
+            | Requeued { grove, .. }
+            | AgentWaiting { grove, .. }
+            | Stranded { grove, .. } => Some(*grove),
             MailToDeputy { .. } | Refused { .. } => None,
         }
     }

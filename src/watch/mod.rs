@@ -28,13 +28,14 @@ use gix::ObjectId;
 use notify::{RecursiveMode, Watcher as _};
 use serde::{Deserialize, Serialize};
 
+use crate::agent::state::{self as agent_state, Activity};
 use crate::error::{Error, Result};
 use crate::model::{self, GroveId, GroveStatus, MissionId, MissionStatus, decode};
 use crate::ops::direct::{self, Outcome, Owner};
 use crate::ops::{self, Session, assign};
 use crate::store::{FileLock, OrcDir, fsio};
 use crate::tmux::Tmux;
-use events::{Event, Target};
+use events::{Event, Target, Waiting};
 use notifier::Notifier;
 
 #[derive(Debug, Clone)]
@@ -48,6 +49,8 @@ pub struct Options {
     pub reconcile: Duration,
     /// How long an invalid edit must stay unchanged before it is refused.
     pub settle: Duration,
+    /// How long a nudge may wait for its agent before it is stranded.
+    pub nudge_timeout: Duration,
 }
 
 /// Parses `10m`, `30s`, `1h`, `250ms`, or a number of seconds.
@@ -179,6 +182,9 @@ struct Watcher {
     /// Invalid edits too recent to refuse, and when to look again.
     unsettled: HashMap<(Owner, String), Instant>,
     last_reconcile: Instant,
+    /// What each agent last reported of itself (`.orc/agent.json`): its
+    /// state, what it waited for, and the time of its last event.
+    agents: HashMap<Owner, (Activity, Option<String>, String)>,
 }
 
 impl Watcher {
@@ -205,10 +211,14 @@ impl Watcher {
             .ok()
             .and_then(|b| decode::decode(&b).ok())
             .unwrap_or_default();
+        let timing = notifier::Timing {
+            timeout: opts.nudge_timeout,
+            ..notifier::Timing::default()
+        };
         Ok(Watcher {
             session_opts,
             opts,
-            notifier: Notifier::new(tmux),
+            notifier: Notifier::new(tmux, timing),
             state_path,
             last_tip: saved
                 .last_tip
@@ -224,6 +234,7 @@ impl Watcher {
             pane_problem: HashMap::new(),
             unsettled: HashMap::new(),
             last_reconcile: Instant::now(),
+            agents: HashMap::new(),
         })
     }
 
@@ -406,6 +417,10 @@ impl Watcher {
                 continue;
             };
             let rel = rel.to_string_lossy().to_string();
+            if agent_state::is_state_file(&rel) {
+                self.agent_report(&s, owner);
+                continue;
+            }
             if ignored(&rel) {
                 continue;
             }
@@ -601,8 +616,111 @@ impl Watcher {
         }
     }
 
+    /// What an agent reported of itself changed: tell the deputy when it
+    /// starts waiting for a person; its events count as activity.
+    fn agent_report(&mut self, s: &Session, owner: Owner) {
+        let dir = match owner {
+            Owner::Grove(g) => s.grove_dir(g),
+            Owner::Mission(m) => s.mission_dir(m),
+        };
+        let Ok(dir) = dir else { return };
+        let Some(st) = agent_state::read(&dir) else {
+            return;
+        };
+        let now = (st.state, st.waiting_for.clone(), st.at.to_string());
+        let before = self.agents.insert(owner, now.clone());
+        if before.as_ref() == Some(&now) {
+            return;
+        }
+        if let Owner::Grove(g) = owner {
+            self.activity.insert(g, Instant::now());
+            self.idle_reported.remove(&g);
+        }
+        let was_waiting = before.is_some_and(|b| b.0 == Activity::Waiting && b.1 == now.1);
+        if st.state == Activity::Waiting
+            && !was_waiting
+            && let Owner::Grove(g) = owner
+            && let Ok(grove) = s.ledger_grove(g)
+        {
+            let what = match st.waiting_for.as_deref() {
+                Some("permission") => Waiting::Permission,
+                _ => Waiting::Dialog,
+            };
+            println!(
+                "{} orc: the agent of {g} waits: {}",
+                notifier::clock(),
+                crate::ops::tx::one_line(st.detail.as_deref().unwrap_or("-"), 120)
+            );
+            self.notifier.send(&Event::AgentWaiting {
+                grove: g,
+                mission: grove.mission,
+                what,
+            });
+        }
+    }
+
+    /// How the nudges went: a stranded one is recorded for `orc status`
+    /// and the deputy is told; a delivered one clears that record.
+    fn deliveries(&mut self, s: &Session) {
+        for d in self.notifier.outcomes() {
+            let (dir, grove) = match d.target {
+                Target::Imp(g) => (s.grove_dir(g).ok(), Some(g)),
+                Target::Deputy(m) => (s.mission_dir(m).ok(), None),
+                Target::Log => (None, None),
+            };
+            let timeout = s.settings.lock_timeout();
+            match &d.stranded {
+                None => {
+                    println!(
+                        "{} delivered to {} in {} ms ({} Enter{})",
+                        notifier::clock(),
+                        d.pane,
+                        d.took.as_millis(),
+                        d.enters,
+                        if d.enters == 1 { "" } else { "s" }
+                    );
+                    if let Some(dir) = &dir {
+                        let _ = agent_state::delivered(dir.owner(), timeout);
+                    }
+                }
+                Some(why) => {
+                    println!(
+                        "{} NOT delivered to {} after {} ms: {why}",
+                        notifier::clock(),
+                        d.pane,
+                        d.took.as_millis()
+                    );
+                    if let Some(dir) = &dir {
+                        let _ = agent_state::strand(dir.owner(), &d.text, why, &s.now, timeout);
+                    }
+                    if let Some(g) = grove
+                        && let Ok(record) = s.ledger_grove(g)
+                    {
+                        self.notifier.send(&Event::Stranded {
+                            grove: g,
+                            mission: record.mission,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the agent of grove `g` can take work: not waiting for a
+    /// person, not gone (as it last reported; no report counts as able).
+    fn agent_available(&self, g: GroveId) -> bool {
+        self.agents
+            .get(&Owner::Grove(g))
+            .is_none_or(|(state, _, _)| !matches!(state, Activity::Waiting | Activity::Gone))
+    }
+
     /// Liveness and dispatch.
     fn tick(&mut self, s: &Session) {
+        self.deliveries(s);
+        let owners: Vec<Owner> = self.watched.values().copied().collect();
+        for owner in owners {
+            self.agent_report(s, owner);
+        }
         let due: Vec<(Owner, String)> = self
             .unsettled
             .iter()
@@ -748,6 +866,8 @@ impl Watcher {
                         .any(|p| p.role == "imp" && p.grove == g.to_string() && !p.dead),
                     None => true,
                 })
+                // ...and is not waiting for a person or gone.
+                .filter(|g| self.agent_available(*g))
                 .collect();
             let deputy = match s.with_actor(&model::actor::deputy(mission)) {
                 Ok(d) => d,

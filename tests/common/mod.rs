@@ -4,6 +4,8 @@
 //! clock, and helpers to run the real `orc` binary and git.
 #![allow(dead_code)]
 
+pub mod model;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
