@@ -129,14 +129,16 @@ pub fn deploy(
 
     let tag =
         |pane: &str, role: &str, grove: Option<&Grove>, kind: Option<AgentKind>| -> Result<()> {
-            tmux.set_pane_option(pane, tmux::ROLE, role)?;
+            // The role last: a watcher finds panes by it, and must see the
+            // rest once it does.
+            if let Some(k) = kind {
+                tmux.set_pane_option(pane, tmux::AGENT, k.as_str())?;
+            }
             tmux.set_pane_option(pane, tmux::MISSION, &m)?;
             if let Some(g) = grove {
                 tmux.set_pane_option(pane, tmux::GROVE, &g.id.to_string())?;
             }
-            if let Some(k) = kind {
-                tmux.set_pane_option(pane, tmux::AGENT, k.as_str())?;
-            }
+            tmux.set_pane_option(pane, tmux::ROLE, role)?;
             if matches!(role, "deputy" | "imp" | "watch") {
                 tmux.remain_on_exit(pane)?;
             }

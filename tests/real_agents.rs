@@ -323,3 +323,297 @@ fn claude_code_runs_a_mission_by_itself() {
         assert!(primed, "the model never saw {name}'s orc prime");
     }
 }
+
+#[test]
+fn a_mission_with_a_codex_grove_and_a_claude_code_grove() {
+    let (Some(claude), Some(codex)) = (
+        require("claude", "ORC_TEST_CLAUDE"),
+        require("codex", "ORC_TEST_CODEX"),
+    ) else {
+        return;
+    };
+    let script = model::by_role(model::imp_script(), model::deputy_script());
+    let st = Stage::new(script, &[("claude", &claude), ("codex", &codex)], "");
+    let env = &st.env;
+    env.orc(&["init"]).ok();
+    env.orc(&["mission", "create", "Echo service"]).ok();
+    env.orc(&["grove", "create", "cx", "--agent", "codex"]).ok();
+    env.orc(&["grove", "create", "cl"]).ok();
+    env.orc(&["hooks", "trust"]).ok();
+    env.orc(&["doctor"]).ok();
+    st.mission();
+    env.orc(&["deploy", "--dispatch", "--interval", "200ms"])
+        .ok();
+    st.wait_done(LONG);
+    no_dialogs(&st);
+    // Both agents did work: each grove's branch has a commit of its own.
+    let mut by: Vec<String> = (2..=5)
+        .map(|n| {
+            st.wo(&format!("WO-{n:03}"))["assignee"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    by.sort();
+    by.dedup();
+    assert_eq!(by, ["IMP-GROVE-001", "IMP-GROVE-002"], "both groves worked");
+    for name in ["cx", "cl"] {
+        let log = env.git(&["log", "--format=%s", name]).ok().stdout;
+        let outputs: Vec<String> = st
+            .server
+            .requests()
+            .iter()
+            .flat_map(|r| r.body["input"].as_array().cloned().unwrap_or_default())
+            .filter(|i| i["type"] == "function_call_output")
+            .map(|i| i["output"].to_string())
+            .collect();
+        assert!(
+            log.contains(": done"),
+            "{name}: {log}\ncodex's tool outputs: {outputs:#?}"
+        );
+    }
+    // The Codex agent reached the model through the Responses API, with
+    // orc's instructions.
+    let codex_turns: Vec<Value> = st
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/responses"))
+        .map(|r| r.body)
+        .collect();
+    assert!(
+        codex_turns.iter().any(|b| b
+            .to_string()
+            .contains("You are an implementation agent (IMP) coordinated by orc")),
+        "the Codex agent never saw orc's AGENTS.md"
+    );
+}
+
+/// The watcher's log of deliveries: (milliseconds, Enters) per delivered
+/// nudge, and the lines of nudges it could not deliver.
+fn deliveries(st: &Stage) -> (Vec<(u64, u32)>, Vec<String>) {
+    let pane = st.tmux.pane("watch", None).expect("a watch pane");
+    let text = st.tmux.capture_all(&pane);
+    let mut ok = Vec::new();
+    let mut stranded = Vec::new();
+    for line in text.lines() {
+        if line.contains(" NOT delivered to ") {
+            stranded.push(line.to_string());
+        } else if let Some(rest) = line.split(" delivered to ").nth(1) {
+            // "%3 in 1529 ms (2 Enters)"
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let ms = words.get(2).and_then(|w| w.parse().ok()).unwrap_or(0);
+            let enters = words
+                .get(4)
+                .and_then(|w| w.trim_start_matches('(').parse().ok())
+                .unwrap_or(0);
+            ok.push((ms, enters));
+        }
+    }
+    (ok, stranded)
+}
+
+/// A nudge sent while Claude Code is still starting gets through; one sent
+/// while a person's text sits in the input line waits for it; one that
+/// cannot be delivered (the agent waits at its trust question) is not typed
+/// into the dialog but recorded as stranded, and the deputy is told.
+#[test]
+fn nudges_wait_for_a_starting_agent_a_typing_person_and_a_dialog() {
+    let Some(claude) = require("claude", "ORC_TEST_CLAUDE") else {
+        return;
+    };
+    let script = model::by_role(model::imp_script(), model::deputy_script());
+    let st = Stage::new(script, &[("claude", &claude)], "");
+    let env = &st.env;
+    env.orc(&["init"]).ok();
+    env.orc(&["mission", "create", "Echo service"]).ok();
+    env.orc(&["grove", "create", "one"]).ok();
+    env.orc(&["grove", "create", "two"]).ok();
+    env.orc(&["grove", "create", "untrusted"]).ok();
+    env.orc(&["hooks", "trust"]).ok();
+    let untrusted = st.grove_path("untrusted");
+    env.orc(&["hooks", "untrust"]).ok();
+    // Trust all but one grove (as a person would have left it).
+    env.orc(&["hooks", "trust"]).ok();
+    let key = untrusted.display().to_string();
+    let mut state: Value =
+        serde_json::from_slice(&std::fs::read(env.home.join(".claude.json")).unwrap()).unwrap();
+    state["projects"].as_object_mut().unwrap().remove(&key);
+    std::fs::write(env.home.join(".claude.json"), state.to_string()).unwrap();
+    for title in ["a", "b", "c"] {
+        env.orc(&["wo", "create", title]).ok();
+    }
+    // 1. Assigned at once, while the agents start.
+    env.orc(&["deploy", "--interval", "200ms", "--nudge-timeout", "8s"])
+        .ok();
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    wait_until("WO-001 done by an agent that was starting", LONG, || {
+        let s = st.wo("WO-001")["status"].clone();
+        if s == "done" {
+            Ok(())
+        } else {
+            Err(format!("{s}\n{}", st.screens()))
+        }
+    });
+    // 2. A person types into GROVE-002's agent and has not pressed Enter.
+    let two = st.tmux.pane("imp", Some("GROVE-002")).unwrap();
+    wait_until("GROVE-002's agent to be ready", LONG, || {
+        let t = st.tmux.capture(&two);
+        if t.contains("\u{276f}\u{a0}") {
+            Ok(())
+        } else {
+            Err(t)
+        }
+    });
+    st.tmux
+        .run(&["send-keys", "-t", &two, "-l", "let me think about this"]);
+    env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
+    std::thread::sleep(Duration::from_secs(3));
+    let screen = st.tmux.capture(&two);
+    assert!(
+        screen.contains("let me think about this") && !screen.contains("WO-002 assigned"),
+        "the nudge must wait while a person types:\n{screen}"
+    );
+    assert_eq!(st.wo("WO-002")["status"], "assigned");
+    // The person sends their line; the nudge follows, and the work is done.
+    st.tmux.run(&["send-keys", "-t", &two, "Enter"]);
+    wait_until("WO-002 done after the person's line", LONG, || {
+        let s = st.wo("WO-002")["status"].clone();
+        if s == "done" {
+            Ok(())
+        } else {
+            Err(format!("{s}\n{}", st.screens()))
+        }
+    });
+    let prompts: Vec<String> = st
+        .server
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            // A request carries the conversation so far: the newest
+            // prompt decides.
+            let t = r.body.to_string();
+            if t.contains("orc: WO-002 assigned to you") {
+                Some("nudge".to_string())
+            } else if t.contains("let me think about this") {
+                Some("person".to_string())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        prompts.first().map(String::as_str),
+        Some("person"),
+        "{prompts:?}"
+    );
+    assert!(prompts.iter().any(|p| p == "nudge"), "{prompts:?}");
+    // 3. The untrusted grove's agent waits at Claude Code's trust question:
+    // the nudge is never typed into it (Enter would choose "No, exit").
+    let three = st.tmux.pane("imp", Some("GROVE-003")).unwrap();
+    wait_until("the trust question", LONG, || {
+        let t = st.tmux.capture(&three);
+        if t.contains("trust this folder") {
+            Ok(())
+        } else {
+            Err(t)
+        }
+    });
+    env.orc(&["assign", "WO-003", "--grove", "untrusted"]).ok();
+    wait_until("the nudge to be stranded and the deputy told", LONG, || {
+        let (_, stranded) = deliveries(&st);
+        let deputy = st.tmux.capture(&st.tmux.pane("deputy", None).unwrap());
+        if !stranded.is_empty() && deputy.contains("a nudge to GROVE-003 was not delivered") {
+            Ok(())
+        } else {
+            Err(format!("{stranded:?}\n{}", st.screens()))
+        }
+    });
+    let screen = st.tmux.capture(&three);
+    assert!(
+        screen.contains("trust this folder"),
+        "the dialog is still there:\n{screen}"
+    );
+    assert!(!screen.contains("WO-003 assigned"), "{screen}");
+    let (_, stranded) = deliveries(&st);
+    assert!(
+        stranded[0].contains("waits at a trust prompt"),
+        "{stranded:?}"
+    );
+    let status = env.orc(&["status", "--json"]).ok().json();
+    let agent = status["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["who"] == "GROVE-003")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        agent["state"]["stranded"][0]["reason"], "the agent waits at a trust prompt",
+        "{agent:#}"
+    );
+    let text = env.orc(&["status"]).ok().stdout;
+    assert!(
+        text.contains("GROVE-003 claude: ") && text.contains("1 nudge(s) not delivered"),
+        "{text}"
+    );
+    let (ok, _) = deliveries(&st);
+    let ms: Vec<u64> = ok.iter().map(|d| d.0).collect();
+    eprintln!("deliveries (ms, Enters): {ok:?}; {ms:?}");
+}
+
+/// An agent stuck at a permission prompt is reported to the deputy, with
+/// what it waits for in `orc status`.
+#[test]
+fn an_agent_waiting_at_a_permission_prompt_is_reported_to_the_deputy() {
+    let Some(claude) = require("claude", "ORC_TEST_CLAUDE") else {
+        return;
+    };
+    // This IMP wants to fetch something from the network: not allowed.
+    let imp: Script = std::sync::Arc::new(|turn: &model::Turn| {
+        if turn.results.is_empty() {
+            model::Reply::Shell("curl -s http://127.0.0.1:9/status".into())
+        } else {
+            model::Reply::Text("done".into())
+        }
+    });
+    let st = Stage::new(
+        model::by_role(imp, model::deputy_script()),
+        &[("claude", &claude)],
+        "",
+    );
+    let env = &st.env;
+    env.orc(&["init"]).ok();
+    env.orc(&["mission", "create", "Echo service"]).ok();
+    env.orc(&["grove", "create", "one"]).ok();
+    env.orc(&["hooks", "trust"]).ok();
+    env.orc(&["wo", "create", "fetch"]).ok();
+    env.orc(&["deploy", "--interval", "200ms"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    let deputy = st.tmux.pane("deputy", None).unwrap();
+    wait_until("the deputy to hear of the permission prompt", LONG, || {
+        let t = st.tmux.capture(&deputy);
+        if t.contains("the agent of GROVE-001 waits at a permission prompt") {
+            Ok(())
+        } else {
+            Err(st.screens())
+        }
+    });
+    let status = env.orc(&["status"]).ok().stdout;
+    assert!(
+        status.contains("GROVE-001 claude: waiting since")
+            && status.contains("for permission (Bash: curl -s http://127.0.0.1:9/status)"),
+        "{status}"
+    );
+    // Claude Code asks its hook first, then shows the prompt.
+    let imp = st.tmux.pane("imp", Some("GROVE-001")).unwrap();
+    wait_until("the prompt on the agent's screen", LONG, || {
+        let t = st.tmux.capture(&imp);
+        if t.contains("Do you want to proceed?") {
+            Ok(())
+        } else {
+            Err(t)
+        }
+    });
+}

@@ -10,15 +10,15 @@
 //!   workspace-write sandbox with the repository's git directory and the
 //!   mission workspace writable (so `orc`, `git add` and `git commit`
 //!   work), no paste-burst detection (which turns a typed Enter into a
-//!   newline), no update prompt, and `notify` calling `orc hook` after
-//!   each turn;
+//!   newline), no update prompt, no login shell (it would reset `PATH`),
+//!   and `notify` calling `orc hook` after each turn;
 //! - trust, `[projects."<dir>"] trust_level = "trusted"` in
 //!   `$CODEX_HOME/config.toml`, edited as text so that the user's comments
 //!   and layout stay;
-//! - a profile's `allow` entries as `prefix_rule`s in
-//!   `$CODEX_HOME/rules/orc.rules` (Codex reads rules only there: they
-//!   apply to every Codex session of the user, which is why orc writes
-//!   none of its own).
+//! - `prefix_rule`s in `$CODEX_HOME/rules/orc-<profile>.rules` for `git
+//!   add` and `git commit` (the sandbox keeps a worktree's git directory
+//!   read-only) and the profile's `allow` entries. Codex reads rules only
+//!   there, so they apply to every Codex session of the user.
 
 use std::path::{Path, PathBuf};
 
@@ -42,14 +42,26 @@ pub fn home() -> Result<PathBuf> {
     }
 }
 
-fn rules_file() -> Result<PathBuf> {
-    Ok(home()?.join("rules").join("orc.rules"))
+/// The rules file of a profile: `$CODEX_HOME/rules/orc-<profile>.rules`.
+fn rules_file(profile: &Profile) -> Result<PathBuf> {
+    let name: String = profile
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(home()?.join("rules").join(format!("orc-{name}.rules")))
 }
 
 /// The files orc writes for Codex in `dir` (and in `$CODEX_HOME`).
-pub fn files(dir: &Path) -> Vec<PathBuf> {
+pub fn files(dir: &Path, profile: &Profile) -> Vec<PathBuf> {
     let mut out = vec![dir.join(INSTRUCTIONS)];
-    if let Ok(r) = rules_file() {
+    if let Ok(r) = rules_file(profile) {
         out.push(r);
     }
     out
@@ -107,6 +119,9 @@ pub fn launch_args(orc: &Path, writable: &[PathBuf]) -> Vec<String> {
         ),
         "disable_paste_burst=true".to_string(),
         "check_for_update_on_startup=false".to_string(),
+        // A login shell would reset PATH from /etc/profile, and `orc`
+        // (first on the pane's PATH) would not be found.
+        "allow_login_shell=false".to_string(),
         format!("notify=[{}]", notify.join(",")),
     ] {
         out.push("-c".to_string());
@@ -123,13 +138,17 @@ fn read_text(path: &Path) -> Result<Option<String>> {
     }
 }
 
-fn rules(profile: &Profile) -> Option<String> {
-    if profile.allow.is_empty() {
-        return None;
-    }
-    let mut out =
-        String::from("# written by orc from orc.toml (profile allow lists); orc rewrites it\n");
-    for prefix in &profile.allow {
+/// The prefix rules of a profile: `git add` and `git commit` (Codex's
+/// sandbox keeps a worktree's git directory read-only, so they must run
+/// outside it; a rule lets them without asking), then the profile's own.
+fn rules(profile: &Profile) -> String {
+    let mut out = String::from(
+        "# written by orc (orc hooks install --agent codex) from its own rules and\n\
+         # the profile's `allow` in orc.toml; orc rewrites it\n",
+    );
+    let mut prefixes: Vec<String> = vec!["git add".into(), "git commit".into()];
+    prefixes.extend(profile.allow.iter().cloned());
+    for prefix in prefixes {
         let words: Vec<String> = prefix
             .split_whitespace()
             .map(|w| format!("{w:?}"))
@@ -139,7 +158,7 @@ fn rules(profile: &Profile) -> Option<String> {
             words.join(", ")
         ));
     }
-    Some(out)
+    out
 }
 
 pub fn status(dir: &Path, role: AgentRole, profile: &Profile, _orc: &Path) -> Result<Vec<Item>> {
@@ -163,8 +182,9 @@ pub fn status(dir: &Path, role: AgentRole, profile: &Profile, _orc: &Path) -> Re
         expected: (state == "invalid")
             .then(|| "an AGENTS.md written by orc (this one is the project's)".into()),
     });
-    if let Some(want) = rules(profile) {
-        let file = rules_file()?;
+    {
+        let want = rules(profile);
+        let file = rules_file(profile)?;
         let have = read_text(&file)?;
         items.push(Item {
             kind: "permission",
@@ -199,8 +219,9 @@ pub fn install(dir: &Path, role: AgentRole, profile: &Profile, _orc: &Path) -> R
             changed = true;
         }
     }
-    if let Some(want) = rules(profile) {
-        let file = rules_file()?;
+    {
+        let want = rules(profile);
+        let file = rules_file(profile)?;
         if read_text(&file)?.as_deref() != Some(&want) {
             if let Some(parent) = file.parent() {
                 fsio::create_dir_all(parent)?;
@@ -383,10 +404,8 @@ mod tests {
             command: vec!["codex".into()],
             allow: vec!["cargo test".into()],
         };
-        assert!(
-            rules(&p)
-                .unwrap()
-                .contains("prefix_rule(pattern=[\"cargo\", \"test\"], decision=\"allow\")")
-        );
+        let r = rules(&p);
+        assert!(r.contains("prefix_rule(pattern=[\"git\", \"commit\"], decision=\"allow\")"));
+        assert!(r.contains("prefix_rule(pattern=[\"cargo\", \"test\"], decision=\"allow\")"));
     }
 }

@@ -120,7 +120,7 @@ pub fn status(dir: &Path, role: AgentRole, profile: &Profile) -> Result<Installe
             super::claude::status(dir, role, profile, &orc)?,
         ),
         AgentKind::Codex => (
-            super::codex::files(dir),
+            super::codex::files(dir, profile),
             super::codex::status(dir, role, profile, &orc)?,
         ),
         AgentKind::Plain => (Vec::new(), Vec::new()),

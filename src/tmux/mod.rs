@@ -249,6 +249,15 @@ impl Tmux {
         self.call(&["capture-pane", "-p", "-e", "-t", pane])
     }
 
+    /// The value of a pane option (empty when unset).
+    pub fn pane_option(&self, pane: &str, key: &str) -> Result<String> {
+        let format = format!("#{{{key}}}");
+        Ok(self
+            .call(&["display-message", "-p", "-t", pane, &format])?
+            .trim()
+            .to_string())
+    }
+
     /// Whether `pane` is dead (its command exited); None when there is no
     /// such pane.
     pub fn pane_dead(&self, pane: &str) -> Option<bool> {

@@ -167,7 +167,6 @@ fn deliver(
     timing: Timing,
     outcomes: mpsc::Sender<Delivery>,
 ) {
-    let kind = AgentKind::parse(&pane.agent).unwrap_or(AgentKind::Plain);
     let mut last: Option<Instant> = None;
     // Nudges typed into this pane, to tell one left in the input line from
     // a person's text.
@@ -178,6 +177,13 @@ fn deliver(
         {
             std::thread::sleep(timing.gap - at.elapsed());
         }
+        // The pane says what runs in it (read each time: it may have been
+        // listed before deploy finished tagging it).
+        let kind = tmux
+            .pane_option(&pane.id, tmux::AGENT)
+            .ok()
+            .and_then(|k| AgentKind::parse(&k))
+            .unwrap_or(AgentKind::Plain);
         let result = ring(&tmux, &pane.id, kind, &text, queued, timing, &mut typed);
         last = Some(Instant::now());
         let (enters, stranded) = match result {
