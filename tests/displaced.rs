@@ -81,7 +81,7 @@ fn a_displaced_save_is_merged_with_the_newest_or_kept() {
     let displaced = with_note(&ours, "first");
     let newest = with_note(&ours, "second");
     std::fs::write(&file, &newest).unwrap();
-    orc::ops::direct::rescue_displaced(&s, &dir, "assigned-work.json", &ours, &displaced).unwrap();
+    orc::ops::aside::rescue_displaced(&s, &dir, "assigned-work.json", &ours, &displaced).unwrap();
     let now: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(
         note_texts(&now["work_orders"][0]["notes"]),
@@ -104,7 +104,7 @@ fn a_displaced_save_is_merged_with_the_newest_or_kept() {
     let newest = with_status(&ours, "done", None);
     std::fs::write(&file, &newest).unwrap();
     let s = session(&grove);
-    orc::ops::direct::rescue_displaced(&s, &dir, "assigned-work.json", &ours, &displaced).unwrap();
+    orc::ops::aside::rescue_displaced(&s, &dir, "assigned-work.json", &ours, &displaced).unwrap();
     assert_eq!(
         std::fs::read(&file).unwrap(),
         newest,

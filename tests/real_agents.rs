@@ -291,10 +291,12 @@ fn claude_code_runs_a_mission_by_itself() {
         at.unwrap()
     };
     st.wait_done(LONG);
+    let (delivered, stranded) = deliveries(&st);
     eprintln!(
-        "deploy -> first work started: {first_start:?}; -> mission done: {:?}",
+        "deploy -> first work started: {first_start:?}; -> mission done: {:?}; deliveries (ms, Enters): {delivered:?}",
         t0.elapsed()
     );
+    assert!(stranded.is_empty(), "no nudge was stranded: {stranded:?}");
     no_dialogs(&st);
     // Every child was done by an IMP, with a commit on its grove's branch.
     for n in 2..=5 {

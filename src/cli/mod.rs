@@ -224,8 +224,8 @@ fn apply_pending_here(s: &Session, command: &Command) {
     {
         return;
     }
-    match crate::ops::assign::apply_pending(s, *id) {
-        Ok(crate::ops::assign::Applied::Rejected { reason, kept, .. }) => {
+    match crate::ops::report::apply_pending(s, *id) {
+        Ok(crate::ops::report::Applied::Rejected { reason, kept, .. }) => {
             eprintln!(
                 "orc: your edit of .orc/assigned-work.json was not applied: {reason}\n\
                  orc: the edited file is kept at {}; the last good version is restored",

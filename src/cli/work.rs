@@ -9,7 +9,8 @@ use super::{Out, parse_id, to_json};
 use crate::error::Result;
 use crate::model::{Assignment, MissionId, WorkOrder, WorkOrderId};
 use crate::ops::Session;
-use crate::ops::assign::{self, Applied, Report};
+use crate::ops::assign;
+use crate::ops::report::{self, Applied, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct AssignArgs {
@@ -142,7 +143,7 @@ pub fn discover(s: &Session, args: &DiscoverArgs, out: &Out) -> Result<()> {
 
 pub fn apply(s: &Session, args: &ApplyArgs, out: &Out) -> Result<()> {
     let grove = s.current_grove(args.grove.as_deref())?;
-    let applied = assign::apply_pending(s, grove)?;
+    let applied = report::apply_pending(s, grove)?;
     if out.json {
         out.json(&to_json(&applied));
     } else {
@@ -219,7 +220,7 @@ pub fn work(s: &Session, cmd: &WorkCommand, out: &Out) -> Result<()> {
         }
     };
     let grove = s.current_grove(grove_arg.as_deref())?;
-    let wo = assign::report(s, grove, target, &report)?;
+    let wo = report::report(s, grove, target, &report)?;
     print_work_order(out, &wo);
     Ok(())
 }

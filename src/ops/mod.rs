@@ -3,6 +3,7 @@
 //! watcher both call these functions, so a direct edit and the equivalent
 //! command end in the same code path.
 
+pub mod aside;
 pub mod assign;
 pub mod config;
 pub mod direct;
@@ -13,6 +14,7 @@ pub mod mail;
 pub mod mission;
 pub mod query;
 pub mod records;
+pub mod report;
 pub mod session;
 pub mod tx;
 pub mod work_order;

@@ -6,14 +6,14 @@
 //! parent rules, write, commit one ledger commit.
 
 use super::records::{Loaded, Problem, read_work_order, work_order_ledger_path};
+use super::report;
 use super::session::Session;
-use super::tx::{self, Message, Tx};
-use super::workset;
+use super::tx::{self, Message};
+use super::workset::{ChangeContext, lock_work_order, set_status};
 use crate::error::{Error, Result};
 use crate::model::work_order::{check_title, check_word, default_type};
 use crate::model::{
-    self, Counter, MissionId, MissionStatus, Note, Priority, Shown, Status, Timestamp, WorkOrder,
-    WorkOrderId,
+    self, Counter, MissionId, MissionStatus, Note, Priority, Shown, Status, WorkOrder, WorkOrderId,
 };
 use crate::store::OrcDir;
 use crate::store::orcdir::work_order_rel;
@@ -55,7 +55,7 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
             depends_on.push(dep);
         }
     }
-    workset::run(s, |ws| {
+    report::transaction(s, |ws| {
         // The mission must still be active when the work order lands (a
         // concurrent `mission complete` makes this transaction read again).
         ws.tx()
@@ -341,7 +341,7 @@ pub fn update(s: &Session, ids: &[WorkOrderId], changes: &Changes) -> Result<Vec
 /// `ready -> in_progress`. Exactly one of many concurrent claimers wins; the
 /// others get a conflict naming the winner.
 pub fn claim(s: &Session, id: WorkOrderId) -> Result<WorkOrder> {
-    workset::run(s, |ws| {
+    report::transaction(s, |ws| {
         let wo = ws.order(id)?.clone();
         if wo.status != Status::Ready {
             let holder = match &wo.assignee {
@@ -432,12 +432,6 @@ pub fn note(s: &Session, id: WorkOrderId, text: &str) -> Result<WorkOrder> {
     Ok(out.remove(0))
 }
 
-/// What a change function may use besides the work order itself.
-pub struct ChangeContext<'a> {
-    pub actor: &'a str,
-    pub now: &'a Timestamp,
-}
-
 fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {
     wo.notes.push(Note {
         at: cx.now.clone(),
@@ -445,44 +439,6 @@ fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {
         text,
         extra: Default::default(),
     });
-}
-
-/// Moves `wo` to `to`, enforcing the state machine and keeping the fields
-/// that go with a status in step. Returns `from -> to`.
-pub fn set_status(
-    wo: &mut WorkOrder,
-    to: Status,
-    cx: &ChangeContext,
-    reason: Option<&str>,
-) -> Result<String> {
-    let from = wo.status;
-    from.check_transition(to, &wo.id.to_string())?;
-    wo.status = to;
-    if to != Status::Blocked {
-        wo.blocked_from = None;
-        wo.blocked_reason = None;
-    }
-    match to {
-        Status::Ready => {
-            wo.assignee = None;
-            wo.claimed_at = None;
-        }
-        Status::InProgress => {
-            if wo.claimed_at.is_none() {
-                wo.claimed_at = Some(cx.now.clone());
-            }
-            if wo.assignee.is_none() {
-                wo.assignee = Some(cx.actor.to_string());
-            }
-        }
-        Status::Blocked => {
-            wo.blocked_from = Some(from);
-            wo.blocked_reason = reason.map(str::to_string);
-        }
-        Status::Done => wo.completed_at = Some(cx.now.clone()),
-        Status::Assigned | Status::Review | Status::Cancelled => {}
-    }
-    Ok(format!("{from} -> {to}"))
 }
 
 /// Locks, re-reads and changes each work order of `ids` with `change`, and
@@ -510,7 +466,7 @@ fn mutate(
         order.push((work_order_ledger_path(mission, id), id));
     }
     order.sort();
-    workset::run(s, |ws| {
+    report::transaction(s, |ws| {
         ws.prelock_groves(&unique)?;
         for (_, id) in &order {
             ws.order(*id)?;
@@ -571,19 +527,4 @@ fn read_in_mission(
             e
         }
     })
-}
-
-/// Locks the file of work order `id` in the transaction.
-pub fn lock_work_order(
-    tx: &mut Tx,
-    dir: &OrcDir,
-    mission: MissionId,
-    id: WorkOrderId,
-) -> Result<()> {
-    let rel = work_order_rel(id);
-    tx.lock(
-        &work_order_ledger_path(mission, id),
-        &dir.lock_path(&rel),
-        &rel,
-    )
 }

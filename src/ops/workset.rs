@@ -13,9 +13,10 @@
 //!    from the work orders (and becomes `complete` when all are closed).
 //!
 //! A grove whose `assigned-work.json` differs from the ledger holds an IMP's
-//! pending direct edit. Rewriting it would lose that edit, so [`run`]
-//! applies the edit first (as its own commit, authored by the IMP) and then
-//! runs the use case again.
+//! pending direct edit. Rewriting it would lose that edit, so an
+//! [`attempt`] that meets one stops and says which grove; the caller
+//! ([`super::report::transaction`]) applies the edit first (its own commit,
+//! authored by the IMP) and runs the use case again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -24,10 +25,10 @@ use super::records::{
 };
 use super::session::Session;
 use super::tx::{self, Message, Tx};
-use super::work_order::{ChangeContext, lock_work_order};
+
 use crate::error::{Error, Result};
 use crate::model::{
-    self, Assignment, GroveId, MissionId, Status, WorkOrder, WorkOrderId,
+    self, Assignment, GroveId, MissionId, Status, Timestamp, WorkOrder, WorkOrderId,
     assignment::AssignmentStatus,
 };
 use crate::store::OrcDir;
@@ -621,69 +622,37 @@ impl<'t, 's> WorkSet<'t, 's> {
     }
 }
 
-/// Runs `body` in a transaction with a work set, commits the result as one
-/// commit, and returns what `body` returned. Pending direct edits of an
-/// affected grove's `assigned-work.json` are applied first.
-pub fn run<'s, T>(
-    s: &'s Session,
-    body: impl FnMut(&mut WorkSet<'_, 's>) -> Result<(T, Message)>,
-) -> Result<T> {
-    run_applying(s, None, body)
-}
-
-/// Like [`run`], for the transaction that applies the pending edit of
-/// `applying`.
-pub fn run_applying<'s, T>(
+/// One attempt at `body` as a transaction with a work set ([`tx::run`]):
+/// its result, and the grove whose pending direct edit stopped it, if one
+/// did ([`super::report::transaction`] applies that edit and tries again).
+/// `applying`: the grove whose pending edit this transaction applies.
+pub fn attempt<'s, T>(
     s: &'s Session,
     applying: Option<GroveId>,
-    mut body: impl FnMut(&mut WorkSet<'_, 's>) -> Result<(T, Message)>,
-) -> Result<T> {
-    let mut applied: Vec<GroveId> = Vec::new();
-    let mut changed = 0;
-    loop {
-        let mut pending = None;
-        let result = tx::run(s, |tx| {
-            let mut ws = WorkSet {
-                tx,
-                s,
-                orders: BTreeMap::new(),
-                groves: BTreeMap::new(),
-                lines: Vec::new(),
-                pending: None,
-                applying,
-                applying_bytes: None,
-            };
-            let outcome = body(&mut ws).and_then(|(value, message)| {
-                let lines = ws.finish()?;
-                Ok((value, lines.into_iter().fold(message, Message::line)))
-            });
-            if outcome.is_err() {
-                pending = ws.pending;
-            }
-            outcome
+    body: &mut impl FnMut(&mut WorkSet<'_, 's>) -> Result<(T, Message)>,
+) -> (Result<T>, Option<GroveId>) {
+    let mut pending = None;
+    let result = tx::run(s, |tx| {
+        let mut ws = WorkSet {
+            tx,
+            s,
+            orders: BTreeMap::new(),
+            groves: BTreeMap::new(),
+            lines: Vec::new(),
+            pending: None,
+            applying,
+            applying_bytes: None,
+        };
+        let outcome = body(&mut ws).and_then(|(value, message)| {
+            let lines = ws.finish()?;
+            Ok((value, lines.into_iter().fold(message, Message::line)))
         });
-        match (result, pending) {
-            // An agent that keeps saving can have a new edit pending right
-            // after its last one was applied: apply again, a few times.
-            (Err(_), Some(grove)) if applied.iter().filter(|g| **g == grove).count() < 10 => {
-                super::assign::apply_pending(s, grove)?;
-                applied.push(grove);
-            }
-            // An agent saved its file while this transaction ran: start
-            // over (unless this is the apply of that very file, which its
-            // caller restarts with the new content).
-            (Err(e), _)
-                if applying.is_none()
-                    && e.message.ends_with(super::tx::CHANGED_UNDERNEATH)
-                    && changed < 20 =>
-            {
-                changed += 1;
-                applied.clear();
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            (result, _) => return result,
+        if outcome.is_err() {
+            pending = ws.pending;
         }
-    }
+        outcome
+    });
+    (result, pending)
 }
 
 /// Reads every work order of `mission` for a decision that depends on the
@@ -698,9 +667,68 @@ pub fn read_shape(tx: &mut Tx, mission: MissionId, dir: &OrcDir) -> Result<super
     super::records::Loaded::read(dir)
 }
 
+/// Who changes work orders, and when (what status changes record).
+pub struct ChangeContext<'a> {
+    pub actor: &'a str,
+    pub now: &'a Timestamp,
+}
+
+/// Moves `wo` to `to`, enforcing the state machine and keeping the fields
+/// that go with a status in step. Returns `from -> to`.
+pub fn set_status(
+    wo: &mut WorkOrder,
+    to: Status,
+    cx: &ChangeContext,
+    reason: Option<&str>,
+) -> Result<String> {
+    let from = wo.status;
+    from.check_transition(to, &wo.id.to_string())?;
+    wo.status = to;
+    if to != Status::Blocked {
+        wo.blocked_from = None;
+        wo.blocked_reason = None;
+    }
+    match to {
+        Status::Ready => {
+            wo.assignee = None;
+            wo.claimed_at = None;
+        }
+        Status::InProgress => {
+            if wo.claimed_at.is_none() {
+                wo.claimed_at = Some(cx.now.clone());
+            }
+            if wo.assignee.is_none() {
+                wo.assignee = Some(cx.actor.to_string());
+            }
+        }
+        Status::Blocked => {
+            wo.blocked_from = Some(from);
+            wo.blocked_reason = reason.map(str::to_string);
+        }
+        Status::Done => wo.completed_at = Some(cx.now.clone()),
+        Status::Assigned | Status::Review | Status::Cancelled => {}
+    }
+    Ok(format!("{from} -> {to}"))
+}
+
+/// Locks the file of work order `id` in the transaction.
+pub fn lock_work_order(
+    tx: &mut Tx,
+    dir: &OrcDir,
+    mission: MissionId,
+    id: WorkOrderId,
+) -> Result<()> {
+    let rel = work_order_rel(id);
+    tx.lock(
+        &work_order_ledger_path(mission, id),
+        &dir.lock_path(&rel),
+        &rel,
+    )
+}
+
 /// What rescues a save of `rel` in `dir` that a guarded write displaced.
 fn rescuer<'s>(s: &'s Session, dir: OrcDir, rel: String) -> tx::Rescue<'s> {
-    Box::new(move |ours, displaced| super::direct::rescue_displaced(s, &dir, &rel, ours, displaced))
+    Box::new(move |ours, displaced| super::aside::rescue_displaced(s, &dir, &rel, ours, displaced))
 }
 
 /// The grove's assignment as last committed to the ledger.

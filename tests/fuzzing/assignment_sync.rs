@@ -31,7 +31,7 @@ use orc::model::{
     Assignment, AssignmentStatus, GroveId, MissionId, Status, Timestamp, WorkOrder, WorkOrderId,
     decode, to_file_bytes,
 };
-use orc::ops::work_order::{ChangeContext, set_status};
+use orc::ops::workset::{ChangeContext, set_status};
 use serde_json::{Value, json};
 
 const IMP: &str = "IMP-GROVE-001";
