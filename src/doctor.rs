@@ -60,7 +60,10 @@ pub fn run(s: &Session) -> Result<Vec<Check>> {
         return Ok(checks);
     }
     ledger_files(s, &mut checks)?;
-    let sites = hooks::sites(s).unwrap_or_default();
+    let (sites, errors) = hooks::sites(s).unwrap_or_default();
+    for e in errors {
+        checks.push(fail("agent", e.message, e.hint.unwrap_or_default()));
+    }
     agent_checks(
         s,
         &mut checks,

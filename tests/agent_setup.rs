@@ -365,3 +365,48 @@ fn settings_on_the_ledger_drive_grove_setup_all_or_nothing() {
         .code(128);
     env.orc(&["doctor", "--json"]);
 }
+
+#[test]
+fn a_grove_whose_profile_is_gone_is_named_by_doctor_and_refused_by_deploy() {
+    let mut env = TestEnv::with_mission();
+    common::fake_agent(&mut env, "claude", "2.1.332 (Claude Code)");
+    let toml = env.home.join(".orc/orc.toml");
+    std::fs::create_dir_all(env.home.join(".orc")).unwrap();
+    std::fs::write(
+        &toml,
+        "[profiles.fast]\ncommand = \"claude --model haiku\"\n",
+    )
+    .unwrap();
+    env.orc(&["grove", "create", "quick", "--agent", "fast"])
+        .ok();
+    let g = env.orc(&["grove", "show", "quick", "--json"]).ok().json();
+    assert_eq!(g["grove"]["agent"], "fast");
+    std::fs::write(&toml, "").unwrap();
+    let report = env
+        .orc(&["doctor", "--json"])
+        .code(code::ENVIRONMENT)
+        .json();
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "agent" && c["ok"] == false)
+        .collect();
+    assert!(
+        failed.iter().any(|c| c["message"]
+            .as_str()
+            .unwrap()
+            .contains("GROVE-001: no agent profile named \"fast\"")),
+        "{failed:#?}"
+    );
+    let out = env
+        .orc(&["deploy", "--socket", "orc-test-none"])
+        .code(code::NOT_FOUND);
+    assert!(
+        out.stderr.contains("no agent profile named \"fast\""),
+        "{}",
+        out.stderr
+    );
+    // The rest still works: the grove shows, status shows the other agents.
+    env.orc(&["status", "--json"]).ok();
+}

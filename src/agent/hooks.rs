@@ -71,21 +71,30 @@ impl Site {
     }
 }
 
-/// Every active mission workspace and active grove of the ledger.
-pub fn sites(s: &Session) -> Result<Vec<Site>> {
+/// Every active mission workspace and active grove of the ledger. A grove
+/// whose agent profile is unknown (removed from `orc.toml`) is left out and
+/// its error returned beside the sites.
+pub fn sites(s: &Session) -> Result<(Vec<Site>, Vec<Error>)> {
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     let (missions, _) = s.missions()?;
     for m in missions
         .iter()
         .filter(|m| m.status == MissionStatus::Active)
     {
-        out.push(Site::of_mission(s, m)?);
+        match Site::of_mission(s, m) {
+            Ok(site) => out.push(site),
+            Err(e) => errors.push(e.context(m.id)),
+        }
     }
     let (groves, _) = s.groves()?;
     for g in groves.iter().filter(|g| g.status == GroveStatus::Active) {
-        out.push(Site::of_grove(s, g)?);
+        match Site::of_grove(s, g) {
+            Ok(site) => out.push(site),
+            Err(e) => errors.push(e.context(g.id)),
+        }
     }
-    Ok(out)
+    Ok((out, errors))
 }
 
 /// The site of the current directory (a grove or a mission workspace).

@@ -169,7 +169,11 @@ pub fn hooks(s: &Session, cmd: &HooksCommand, out: &Out) -> Result<()> {
             }
         }
         HooksCommand::Trust => {
-            let targets: Vec<_> = hooks::sites(s)?
+            let (sites, errors) = hooks::sites(s)?;
+            if let Some(e) = errors.into_iter().next() {
+                return Err(e);
+            }
+            let targets: Vec<_> = sites
                 .into_iter()
                 .map(|site| (site.profile.kind, site.dir))
                 .collect();

@@ -68,6 +68,7 @@ pub fn status(s: &Session, args: &StatusArgs, out: &Out) -> Result<()> {
     // The agents of the mission, as they report themselves.
     let agents: Vec<crate::agent::state::Report> = match &report.mission {
         Some(m) => crate::agent::hooks::sites(s)
+            .map(|(sites, _)| sites)
             .unwrap_or_default()
             .iter()
             .filter(|site| site.mission == m.id)
