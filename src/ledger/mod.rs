@@ -18,17 +18,13 @@ use std::time::Duration;
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
-use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
-use gix::refs::{FullName, Target};
+use gix::refs::FullName;
 
 use crate::error::{Error, Result};
 use crate::store::FileLock;
 
+pub mod refs;
 pub mod worktree;
-
-/// How long a leftover `refs/heads/<branch>.lock` may stay before a writer
-/// holding the ledger lock removes it (see [`Ledger::commit`]).
-const STALE_REF_LOCK: Duration = Duration::from_millis(250);
 
 /// The default ledger branch.
 pub const DEFAULT_BRANCH: &str = "orc";
@@ -105,6 +101,9 @@ pub struct Ledger {
     refname: FullName,
     lock_dir: PathBuf,
     lock_timeout: Duration,
+    /// The last tip found to hold `orc.json` (so the check is made once per
+    /// tip, not once per read).
+    verified: std::sync::Mutex<Option<ObjectId>>,
 }
 
 /// Finds the git repository that contains `start` (honouring `GIT_DIR` and
@@ -147,6 +146,7 @@ impl Ledger {
             refname,
             lock_dir,
             lock_timeout,
+            verified: std::sync::Mutex::new(None),
         })
     }
 
@@ -164,13 +164,20 @@ impl Ledger {
         dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
     }
 
-    /// The lock file git (and gix) create while updating the branch ref.
-    fn ref_lock_path(&self) -> PathBuf {
-        self.repo
-            .common_dir()
-            .join("refs")
-            .join("heads")
-            .join(format!("{}.lock", self.branch))
+    /// The branch's ref, moved with git's lock-file protocol.
+    fn ref_file(&self) -> refs::RefFile<'_> {
+        let reflog = self
+            .repo
+            .config_snapshot()
+            .boolean("core.logAllRefUpdates")
+            .unwrap_or(!self.repo.is_bare());
+        refs::RefFile {
+            common: self.repo.common_dir(),
+            name: self.refname.as_bstr().to_str().unwrap_or(""),
+            record: self.lock_path("ref").with_extension("json"),
+            timeout: self.lock_timeout,
+            reflog,
+        }
     }
 
     /// The lock file `name` shared by every process using this ledger.
@@ -241,8 +248,37 @@ impl Ledger {
         std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.trim() == pattern))
     }
 
-    /// The commit the branch points at, if the branch exists.
+    /// The commit the branch points at, if the branch exists. A branch
+    /// that exists but is not an orc ledger (it has no `orc.json`: a code
+    /// branch named by `--ledger main`, say) is an error: orc never reads
+    /// it as its ledger, nor commits onto it.
     pub fn tip(&self) -> Result<Option<ObjectId>> {
+        let Some(tip) = self.raw_tip()? else {
+            return Ok(None);
+        };
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if *verified != Some(tip) {
+            if self.read_at(tip, INFO_FILE)?.is_none() {
+                return Err(self.not_a_ledger());
+            }
+            *verified = Some(tip);
+        }
+        Ok(Some(tip))
+    }
+
+    fn not_a_ledger(&self) -> Error {
+        Error::environment(format!(
+            "branch {:?} is not an orc ledger (it has no {INFO_FILE}); orc reads and commits only its own ledger",
+            self.branch
+        ))
+        .with_hint(
+            "check --ledger, ORC_LEDGER, `git config orc.ledger` and `ledger` in .orc/config.json; \
+             the ledger is `orc` unless `orc init --branch NAME` made another",
+        )
+    }
+
+    /// The branch's commit, whatever the branch holds.
+    fn raw_tip(&self) -> Result<Option<ObjectId>> {
         let reference = self
             .repo
             .try_find_reference(&self.refname)
@@ -271,7 +307,7 @@ impl Ledger {
     /// false when the ledger already exists.
     pub fn init(&self, info: &[u8], author: &Author, message: &str) -> Result<bool> {
         let _lock = FileLock::acquire(&self.lock_path("ledger"), "the ledger", self.lock_timeout)?;
-        if let Some(tip) = self.tip()? {
+        if let Some(tip) = self.raw_tip()? {
             if self.read_at(tip, INFO_FILE)?.is_some() {
                 return Ok(false);
             }
@@ -290,7 +326,12 @@ impl Ledger {
             }],
         )?;
         let commit = self.write_commit(tree, None, author, message)?;
-        self.publish(None, commit, author, message)?;
+        if !self.publish(None, commit, author, message)? {
+            return Err(Error::conflict(format!(
+                "branch {:?} was created by someone else meanwhile",
+                self.branch
+            )));
+        }
         Ok(true)
     }
 
@@ -320,20 +361,18 @@ impl Ledger {
         }
         let _lock = FileLock::acquire(&self.lock_path("ledger"), "the ledger", self.lock_timeout)?;
         const ATTEMPTS: usize = 20;
-        let ref_lock = self.ref_lock_path();
-        let mut ref_lock_seen: Option<std::time::Instant> = None;
+        if let Some(worktree) = self.checked_out_in()? {
+            return Err(Error::environment(format!(
+                "the ledger branch {:?} is checked out in {}; orc does not move a branch checked out in a worktree (git does not either: the next commit there would undo orc's)",
+                self.branch,
+                worktree.display()
+            ))
+            .with_hint(format!(
+                "leave it with `git -C '{}' checkout --detach` (or switch to another branch); read the ledger with `git log {0}` and `git show {0}:PATH` instead",
+                worktree.display(),
+            ).replace("{0}", &self.branch)));
+        }
         for attempt in 0..ATTEMPTS {
-            // git's ref lock is a file; an orc process killed while
-            // publishing leaves it behind. Holding the ledger lock, no orc
-            // process can be publishing, so a ref lock that stays there for
-            // a while is a leftover: remove it.
-            if ref_lock.exists() {
-                let since = *ref_lock_seen.get_or_insert_with(std::time::Instant::now);
-                if since.elapsed() > STALE_REF_LOCK {
-                    tracing::warn!("removing a stale ref lock {}", ref_lock.display());
-                    let _ = std::fs::remove_file(&ref_lock);
-                }
-            }
             let tip = self.require_tip()?;
             for u in unchanged {
                 if u.since != tip
@@ -348,20 +387,19 @@ impl Ledger {
                 return Ok(None);
             }
             let commit = self.write_commit(tree, Some(tip), author, message)?;
-            match self.publish(Some(tip), commit, author, message) {
-                Ok(()) => return Ok(Some(commit)),
-                Err(err) => {
-                    // Someone outside orc's lock moved the branch (or holds
-                    // its ref lock): re-apply on the new tip.
-                    if attempt + 1 == ATTEMPTS {
-                        return Err(err);
-                    }
-                    tracing::debug!(attempt, "ledger compare-and-swap lost: {err}");
-                    std::thread::sleep(Duration::from_millis(1 << attempt.min(6)));
-                }
+            if self.publish(Some(tip), commit, author, message)? {
+                return Ok(Some(commit));
             }
+            // Someone outside orc's lock moved the branch: re-apply on the
+            // new tip.
+            tracing::debug!(attempt, "ledger compare-and-swap lost");
+            std::thread::sleep(Duration::from_millis(1 << attempt.min(6)));
         }
-        unreachable!("the loop returns on its last attempt")
+        Err(Error::busy(format!(
+            "the ledger branch {:?} kept moving under orc ({ATTEMPTS} tries)",
+            self.branch
+        ))
+        .with_hint("something else is updating it in a loop; stop it and try again"))
     }
 
     /// The bytes of `path` at the tip (None if absent).
@@ -531,42 +569,54 @@ impl Ledger {
             .map_err(|e| Error::git("cannot write a ledger commit", e))
     }
 
-    /// Points the branch at `new` if it still points at `old`.
+    /// The worktree that has the ledger branch checked out, if one does.
+    fn checked_out_in(&self) -> Result<Option<PathBuf>> {
+        let common = self.repo.common_dir();
+        let wanted = format!("ref: refs/heads/{}", self.branch);
+        let holds = |head: &Path| std::fs::read_to_string(head).is_ok_and(|t| t.trim() == wanted);
+        if holds(&common.join("HEAD")) {
+            let dir = if self.repo.is_bare() {
+                common.to_path_buf()
+            } else {
+                common.parent().unwrap_or(common).to_path_buf()
+            };
+            return Ok(Some(dir));
+        }
+        let Ok(entries) = std::fs::read_dir(common.join("worktrees")) else {
+            return Ok(None);
+        };
+        for e in entries.flatten() {
+            if holds(&e.path().join("HEAD")) {
+                // `gitdir` names the worktree's `.git` file.
+                let dir = std::fs::read_to_string(e.path().join("gitdir"))
+                    .ok()
+                    .map(|g| PathBuf::from(g.trim()))
+                    .and_then(|g| g.parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| e.path());
+                return Ok(Some(dir));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Points the branch at `new` if it still points at `old`; false when
+    /// it did not (someone else moved it).
     fn publish(
         &self,
         old: Option<ObjectId>,
         new: ObjectId,
         author: &Author,
         message: &str,
-    ) -> Result<()> {
-        let expected = match old {
-            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
-            None => PreviousValue::MustNotExist,
-        };
-        let subject = message.lines().next().unwrap_or("");
-        let edit = RefEdit {
-            change: RefChange::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: false,
-                    message: format!("orc: {subject}").into(),
-                },
-                expected,
-                new: Target::Object(new),
-            },
-            name: self.refname.clone(),
-            deref: false,
-        };
-        let time = format!("{} +0000", author.time);
-        let committer = gix::actor::SignatureRef {
-            name: author.name.as_str().into(),
-            email: author.email.as_str().into(),
-            time: &time,
-        };
-        self.repo
-            .edit_references_as(Some(edit), Some(committer))
-            .map(|_| ())
-            .map_err(|e| Error::git(&format!("cannot update {}", self.refname.as_bstr()), e))
+    ) -> Result<bool> {
+        let who = format!("{} <{}>", author.name, author.email);
+        let subject = format!("orc: {}", message.lines().next().unwrap_or(""));
+        match self
+            .ref_file()
+            .update(old, new, &who, author.time, &subject)?
+        {
+            refs::Moved::Done => Ok(true),
+            refs::Moved::Lost => Ok(false),
+        }
     }
 }
 

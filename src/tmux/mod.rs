@@ -139,7 +139,8 @@ impl Tmux {
         dir: &Path,
         argv: &[String],
     ) -> Result<String> {
-        let options = ["-s", session, "-n", window, "-x", "200", "-y", "50"];
+        let window = literal(window);
+        let options = ["-s", session, "-n", &window, "-x", "200", "-y", "50"];
         self.new_pane("new-session", &options, dir, argv)
     }
 
@@ -152,7 +153,8 @@ impl Tmux {
         argv: &[String],
     ) -> Result<String> {
         let target = format!("={session}:");
-        self.new_pane("new-window", &["-t", &target, "-n", window], dir, argv)
+        let window = literal(window);
+        self.new_pane("new-window", &["-t", &target, "-n", &window], dir, argv)
     }
 
     /// Splits `pane` (`horizontal`: side by side) giving the new pane
@@ -180,7 +182,7 @@ impl Tmux {
         dir: &Path,
         argv: &[String],
     ) -> Result<String> {
-        let dir = dir.display().to_string();
+        let dir = literal(&dir.display().to_string());
         let mut args = vec![command, "-d", "-P", "-F", "#{pane_id}", "-c", &dir];
         args.extend_from_slice(options);
         args.extend(argv.iter().map(String::as_str));
@@ -276,10 +278,9 @@ impl Tmux {
             "-F",
             "#{client_name}",
         ])?;
-        // `##` is a literal `#`: no format expansion of the text.
-        let literal = text.replace('#', "##");
+        let text = literal(text);
         for client in clients.lines().filter(|l| !l.is_empty()) {
-            self.call(&["display-message", "-c", client, "--", &literal])?;
+            self.call(&["display-message", "-c", client, "--", &text])?;
         }
         Ok(())
     }
@@ -290,7 +291,7 @@ impl Tmux {
 
     /// Restarts `pane` with `argv` in `dir` (killing what runs there).
     pub fn respawn(&self, pane: &str, dir: &Path, argv: &[String]) -> Result<()> {
-        let dir = dir.display().to_string();
+        let dir = literal(&dir.display().to_string());
         let mut args = vec!["respawn-pane", "-k", "-t", pane, "-c", &dir];
         args.extend(argv.iter().map(String::as_str));
         self.call(&args).map(|_| ())
@@ -304,6 +305,13 @@ impl Tmux {
     pub fn kill_pane(&self, pane: &str) -> Result<()> {
         self.call(&["kill-pane", "-t", pane]).map(|_| ())
     }
+}
+
+/// `text` for a place where tmux expands formats (`-n` window names, `-c`
+/// directories, `display-message`): every `#` doubled, so `#(cmd)` runs
+/// nothing and `#{...}` expands to nothing; tmux shows the text as it is.
+pub fn literal(text: &str) -> String {
+    text.replace('#', "##")
 }
 
 fn parse_pane(line: &str) -> Option<Pane> {
