@@ -210,7 +210,10 @@ fn grove_check(s: &Session, checks: &mut Vec<Check>, g: &crate::model::Grove, pa
         checks.push(fail(
             "grove",
             format!("{name}: the directory does not exist"),
-            format!("`orc grove remove {} --force` forgets it", g.id),
+            format!(
+                "`orc restore {0}` adds its worktree again from its branch; `orc grove remove {0} --force` forgets it",
+                g.id
+            ),
         ));
         return;
     }
@@ -273,7 +276,7 @@ fn config_check(
             "config",
             e.message,
             format!(
-                "restore {} (see spec/README.md, config.json)",
+                "`orc restore {who}` rebuilds {} from the ledger",
                 path.display()
             ),
         )),

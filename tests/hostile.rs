@@ -243,3 +243,419 @@ fn a_checked_out_ledger_is_never_moved() {
     env.git(&["checkout", "-q", "main"]).ok();
     env.orc(&["wo", "create", "again"]).ok();
 }
+
+/// A repository owned by another user: git refuses it ("dubious
+/// ownership"), because its hooks and config would run as you; so does
+/// orc, with git's remedy, and no hook of it runs.
+#[test]
+fn a_repository_owned_by_another_user_is_refused_as_git_does() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: changing a repository's owner needs root");
+        return;
+    }
+    let mut env = TestEnv::with_mission();
+    let marker = env.root.join("hook-ran");
+    let hook = env.repo.join(".git/hooks/post-checkout");
+    std::fs::write(&hook, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let repo = env.repo.clone();
+    let chown = |uid: u32| {
+        let out = std::process::Command::new("chown")
+            .args(["-R", &uid.to_string(), repo.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    };
+    chown(65534);
+    let out = env.orc(&["grove", "create", "g1"]).code(code::ENVIRONMENT);
+    assert!(out.stderr.contains("dubious ownership"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "git config --global --add safe.directory {}",
+            env.repo.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists(), "the repository's hook ran");
+    env.orc(&["wo", "list"]).code(code::ENVIRONMENT);
+    // With git's exception, orc works there as git does.
+    let global = env.root.join("gitconfig");
+    std::fs::write(
+        &global,
+        format!("[safe]\n\tdirectory = {}\n", env.repo.display()),
+    )
+    .unwrap();
+    env.set_env("GIT_CONFIG_GLOBAL", global.to_str().unwrap());
+    env.orc(&["wo", "list"]).ok();
+    chown(0);
+}
+
+// ---------------------------------------------------------------------
+// The watcher's catching up
+
+/// `orc watch` as a child process without tmux (it prints every event),
+/// its output collected.
+struct Watching {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watching {
+    fn start(env: &TestEnv) -> Watching {
+        use std::io::BufRead;
+        let mut cmd = env.command(TestEnv::bin(), &env.repo);
+        cmd.args(["watch", "--interval", "100ms"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let out: std::sync::Arc<std::sync::Mutex<String>> = Default::default();
+        let (stdout, sink) = (child.stdout.take().unwrap(), out.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut o = sink.lock().unwrap();
+                o.push_str(&line);
+                o.push('\n');
+            }
+        });
+        let w = Watching { child, out };
+        w.wait_for("orc watch: ledger");
+        w
+    }
+
+    fn text(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    #[track_caller]
+    fn wait_for(&self, what: &str) {
+        wait_until(what, WAIT, || {
+            let t = self.text();
+            if t.contains(what) { Ok(()) } else { Err(t) }
+        });
+    }
+
+    fn stop(mut self) -> String {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.text()
+    }
+}
+
+/// `n` commits on the ledger that change nothing anyone is told about.
+fn filler_commits(env: &TestEnv, n: usize) {
+    let repo = orc::ledger::open_repo(&env.repo.join(".git")).unwrap();
+    let ledger = orc::ledger::Ledger::new(repo, "orc", Duration::from_secs(10)).unwrap();
+    let mut counters: serde_json::Map<String, Value> =
+        serde_json::from_slice(&ledger.read("counters.json").unwrap().unwrap()).unwrap();
+    let author = orc::ledger::Author {
+        name: "filler".into(),
+        email: "filler@orc".into(),
+        time: 1_800_000_000,
+    };
+    for i in 0..n {
+        counters.insert("FILLER".into(), Value::from(i + 1));
+        let bytes = serde_json::to_vec_pretty(&counters).unwrap();
+        ledger
+            .commit(
+                &[orc::ledger::Change::Put {
+                    path: "counters.json".into(),
+                    bytes,
+                }],
+                &author,
+                &format!("filler {i}"),
+            )
+            .unwrap();
+    }
+}
+
+/// Far behind: the watcher catches up on every commit, not only the last
+/// thousand.
+#[test]
+fn the_watcher_catches_up_exactly_however_far_behind() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "old work"]).ok();
+    Watching::start(&env).stop();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    filler_commits(&env, 1200);
+    let w = Watching::start(&env);
+    w.wait_for("orc: WO-001 assigned to you");
+    w.stop();
+}
+
+/// A ledger moved back (`git branch -f orc orc~3`) is noticed and not
+/// replayed; what comes after is notified as usual.
+#[test]
+fn a_rewound_ledger_is_not_replayed() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "a"]).ok();
+    env.orc(&["wo", "create", "b"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let w = Watching::start(&env);
+    // The first start nudges the active assignment once.
+    w.wait_for("orc: WO-001 assigned to you");
+    let before = w.stop();
+    assert_eq!(
+        before.matches("WO-001 assigned to you").count(),
+        1,
+        "{before}"
+    );
+    env.git(&["branch", "-f", "orc", "orc~3"]).ok();
+    let w = Watching::start(&env);
+    w.wait_for("the ledger was moved back");
+    // The working copies hold what the discarded commits had: they get
+    // the ledger's version back instead of being committed again.
+    w.wait_for("held a version from discarded ledger history");
+    std::thread::sleep(Duration::from_millis(500));
+    // After the rewind, new commits are notified as usual.
+    env.orc(&["wo", "create", "c"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    w.wait_for("orc: WO-001 assigned to you");
+    let after = w.stop();
+    assert_eq!(
+        after.matches("WO-001 assigned to you").count(),
+        1,
+        "replayed:\n{after}"
+    );
+    assert!(
+        !after.contains("applied a direct edit"),
+        "re-committed:\n{after}"
+    );
+    let ws = env.workspace("MISSION-001");
+    assert!(
+        !ws.join(".orc/work-orders/WO-002.json").exists(),
+        "WO-002 was created after the commit the ledger went back to"
+    );
+}
+
+// ---------------------------------------------------------------------
+// Lost working copies and ways out
+
+/// A busy grove whose `.orc/` is gone (`git clean -fdx` in it): its work
+/// can be taken back, the grove removed, or its `.orc/` restored from the
+/// ledger — and doctor names the fix.
+#[test]
+fn a_busy_grove_whose_orc_dir_is_gone_has_ways_out() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "work"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let g1 = grove_path(&env, "g1");
+    env.git_in(&g1, &["clean", "-q", "-fdx"]).ok();
+    assert!(!g1.join(".orc").exists());
+    let doctor = env
+        .orc(&["doctor", "--json"])
+        .code(code::ENVIRONMENT)
+        .json();
+    let fixes: Vec<String> = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["fix"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        fixes.iter().any(|f| f.contains("orc restore GROVE-001")),
+        "{fixes:?}"
+    );
+    // Restore brings the files back from the ledger.
+    env.orc(&["restore", "g1"]).ok();
+    let a: Value =
+        serde_json::from_slice(&std::fs::read(g1.join(".orc/assigned-work.json")).unwrap())
+            .unwrap();
+    assert_eq!(a["work_order"], "WO-001");
+    env.orc_in(&g1, &["work", "start"]).ok();
+    // Gone again: the work can be taken back and the grove removed.
+    env.git_in(&g1, &["clean", "-q", "-fdx"]).ok();
+    env.orc(&["unassign", "g1"]).ok();
+    assert_eq!(
+        env.orc(&["wo", "show", "WO-001", "--json"]).ok().json()["status"],
+        "ready"
+    );
+    let on_ledger: Value =
+        serde_json::from_str(&env.ledger_file("groves/GROVE-001/assigned-work.json")).unwrap();
+    assert_eq!(on_ledger["status"], "released");
+    env.orc(&["grove", "remove", "g1"]).ok();
+}
+
+/// The worktree deleted by hand and pruned: `orc restore` adds it again
+/// from the grove's branch; the work order's history is intact.
+#[test]
+fn a_deleted_worktree_is_restored_from_its_branch() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "work"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let g1 = grove_path(&env, "g1");
+    std::fs::write(g1.join("file.txt"), "work\n").unwrap();
+    env.git_in(&g1, &["add", "file.txt"]).ok();
+    env.git_in(&g1, &["commit", "-q", "-m", "work"]).ok();
+    std::fs::remove_dir_all(&g1).unwrap();
+    env.git(&["worktree", "prune"]).ok();
+    let out = env
+        .orc(&["assign", "WO-001", "--grove", "g1"])
+        .code(code::ENVIRONMENT);
+    assert!(
+        out.stderr.contains("orc restore GROVE-001"),
+        "{}",
+        out.stderr
+    );
+    let restored = env.orc(&["restore", "GROVE-001", "--json"]).ok().json();
+    assert_eq!(restored["worktree_added"], true);
+    assert_eq!(
+        std::fs::read_to_string(g1.join("file.txt")).unwrap(),
+        "work\n"
+    );
+    env.orc_in(&g1, &["work", "done"]).ok();
+    let doctor = env.orc(&["doctor", "--json"]).json();
+    let grove_ok = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "grove" || c["check"] == "config")
+        .all(|c| c["ok"] == true);
+    assert!(grove_ok, "{doctor:#}");
+}
+
+/// A mission workspace deleted by hand comes back, work orders and all.
+#[test]
+fn a_deleted_mission_workspace_is_restored() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "a"]).ok();
+    env.orc(&["wo", "create", "b", "--parent", "WO-001"]).ok();
+    let ws = env.workspace("MISSION-001");
+    std::fs::remove_dir_all(&ws).unwrap();
+    let out = env.orc(&["wo", "list"]).code(code::ENVIRONMENT);
+    assert!(
+        out.stderr.contains("orc restore MISSION-001"),
+        "{}",
+        out.stderr
+    );
+    env.orc(&["restore", "MISSION-001"]).ok();
+    let list = env.orc(&["wo", "list", "--json"]).ok().json();
+    assert_eq!(list["work_orders"].as_array().unwrap().len(), 2);
+    assert_eq!(env.orc_in(&ws, &["context", "role"]).ok().line(), "deputy");
+    // A file holding an edit not yet applied is left, unless --force.
+    let f = ws.join(".orc/work-orders/WO-001.json");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, text.replace("\"medium\"", "\"high\"")).unwrap();
+    let out = env.orc(&["restore", "MISSION-001", "--json"]).ok().json();
+    assert_eq!(out["left"], serde_json::json!(["work-orders/WO-001.json"]));
+    let out = env
+        .orc(&["restore", "MISSION-001", "--force", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        out["written"],
+        serde_json::json!(["work-orders/WO-001.json"])
+    );
+    let kept = out["kept"][0].as_str().unwrap();
+    assert!(std::fs::read_to_string(kept).unwrap().contains("\"high\""));
+}
+
+/// A failing `post-checkout` hook makes `git worktree add` fail after it
+/// made the worktree and the branch: nothing is left, and a retry works.
+#[test]
+fn a_grove_whose_checkout_hook_fails_leaves_nothing() {
+    let env = TestEnv::with_mission();
+    let hook = env.repo.join(".git/hooks/post-checkout");
+    std::fs::write(&hook, "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let tip = env.tip();
+    let out = env.orc(&["grove", "create", "g1", "--no-hooks"]);
+    assert_ne!(out.code, 0, "{out:#?}");
+    assert_eq!(env.tip(), tip);
+    env.git(&["rev-parse", "--verify", "-q", "refs/heads/g1"])
+        .code(1);
+    let list = env.git(&["worktree", "list"]).ok().stdout;
+    assert_eq!(list.lines().count(), 1, "{list}");
+    std::fs::remove_file(&hook).unwrap();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+}
+
+/// A grove whose directory is gone: a deputy's change of a work order of
+/// its assignment still updates the ledger's copy of the assignment (a
+/// command that exits 0 has its whole effect on the ledger).
+#[test]
+fn a_change_to_work_of_a_missing_grove_updates_the_ledgers_assignment() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "work"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let g1 = grove_path(&env, "g1");
+    std::fs::rename(&g1, env.root.join("moved")).unwrap();
+    env.orc(&["wo", "update", "WO-001", "--priority", "critical"])
+        .ok();
+    let on_ledger: Value =
+        serde_json::from_str(&env.ledger_file("groves/GROVE-001/assigned-work.json")).unwrap();
+    assert_eq!(
+        on_ledger["work_orders"][0]["priority"], "critical",
+        "{on_ledger:#}"
+    );
+    env.orc(&["wo", "cancel", "WO-001"]).ok();
+    let on_ledger: Value =
+        serde_json::from_str(&env.ledger_file("groves/GROVE-001/assigned-work.json")).unwrap();
+    assert_eq!(on_ledger["status"], "complete", "{on_ledger:#}");
+}
+
+// ---------------------------------------------------------------------
+// Lost updates and misleading answers
+
+/// `orc work block --reason NEW` on blocked work records the new reason;
+/// a report that changes only the summary says so in its subject.
+#[test]
+fn a_new_block_reason_and_a_summary_alone_are_recorded() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "work"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let g1 = grove_path(&env, "g1");
+    env.orc_in(&g1, &["work", "block", "--reason", "first"])
+        .ok();
+    let tip = env.tip();
+    env.orc_in(&g1, &["work", "block", "--reason", "second"])
+        .ok();
+    assert_ne!(env.tip(), tip, "the new reason was not recorded");
+    let wo = env.orc(&["wo", "show", "WO-001", "--json"]).ok().json();
+    assert_eq!(wo["blocked_reason"], "second");
+    let notes: Vec<&str> = wo["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["blocked: first", "blocked: second"]);
+    // The same reason again changes nothing.
+    let tip = env.tip();
+    env.orc_in(&g1, &["work", "block", "--reason", "second"])
+        .ok();
+    assert_eq!(env.tip(), tip);
+    env.orc(&["wo", "cancel", "WO-001"]).ok();
+    // Done work reported done again with a better summary: the summary is
+    // recorded, and the commit says what changed.
+    env.orc(&["wo", "create", "parent"]).ok();
+    env.orc(&["wo", "create", "a", "--parent", "WO-002"]).ok();
+    env.orc(&["wo", "create", "b", "--parent", "WO-002"]).ok();
+    env.orc(&["assign", "WO-002", "--grove", "g1"]).ok();
+    env.orc_in(&g1, &["work", "done", "WO-003", "--summary", "did it"])
+        .ok();
+    env.orc_in(
+        &g1,
+        &["work", "done", "WO-003", "--summary", "did it better"],
+    )
+    .ok();
+    assert_eq!(
+        env.orc(&["wo", "show", "WO-003", "--json"]).ok().json()["summary"],
+        "did it better"
+    );
+    let subject = env.git(&["log", "-1", "--format=%s", "orc"]).ok().line();
+    assert_eq!(subject, "WO-003: summary");
+}

@@ -42,6 +42,60 @@ pub enum HooksCommand {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A grove (id or name) or a mission (`MISSION-001`).
+    pub target: String,
+    /// Also replace files holding an edit not yet applied (they are kept in
+    /// .orc/rejected/ first).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `orc restore`: the directory's `.orc/` from the ledger, then what its
+/// agent needs.
+pub fn restore(s: &Session, args: &RestoreArgs, out: &Out) -> Result<()> {
+    use crate::model::MissionId;
+    let (done, site) = match MissionId::parse(&args.target) {
+        Ok(m) => (
+            crate::ops::restore::mission(s, m, args.force)?,
+            hooks::Site::of_mission(s, &s.ledger_mission(m)?)?,
+        ),
+        Err(_) => {
+            let g = s.resolve_grove(&args.target)?;
+            (
+                crate::ops::restore::grove(s, g, args.force)?,
+                hooks::Site::of_grove(s, &s.ledger_grove(g)?)?,
+            )
+        }
+    };
+    let installed = install_site(s, &site)?;
+    if out.json {
+        let mut v = to_json(&done);
+        v["agent_files_changed"] = json!(installed);
+        out.json(&v);
+    } else {
+        if done.worktree_added {
+            out.line(format!("added the worktree {} again", done.dir.display()));
+        }
+        for f in &done.written {
+            out.line(format!("restored .orc/{f}"));
+        }
+        for f in &done.left {
+            out.line(format!(
+                "left .orc/{f}: it holds an edit not yet applied (--force replaces it)"
+            ));
+        }
+        for k in &done.kept {
+            out.line(format!("kept the old content at {}", k.display()));
+        }
+        if done.written.is_empty() && !done.worktree_added && !installed {
+            out.line(format!("{}: nothing to restore", done.dir.display()));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
 pub struct HookArgs {
     /// The agent's event: SessionStart, UserPromptSubmit, PostToolUse,
     /// PermissionRequest, Notification, Stop, SessionEnd (Claude Code) or

@@ -96,6 +96,9 @@ pub enum Command {
     /// hooks, permissions, instructions, trust.
     #[command(subcommand)]
     Hooks(agent::HooksCommand),
+    /// Rebuild a grove's or a mission workspace's .orc/ (and the grove's
+    /// worktree) from the ledger.
+    Restore(agent::RestoreArgs),
     /// Run by an agent's hooks: records what the agent is doing.
     #[command(hide = true)]
     Hook(agent::HookArgs),
@@ -203,6 +206,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Hooks(cmd) => agent::hooks(&session, cmd, out),
         Command::Doctor => agent::doctor(&session, out),
         Command::Config(cmd) => config::run(&session, cmd, out),
+        Command::Restore(args) => agent::restore(&session, args, out),
         Command::Watch(_) | Command::Demo(_) | Command::Hook(_) | Command::PaneExec { .. } => {
             unreachable!("handled above")
         }

@@ -109,7 +109,7 @@ pub struct Ledger {
 /// Finds the git repository that contains `start` (honouring `GIT_DIR` and
 /// `GIT_CEILING_DIRECTORIES` like git does).
 pub fn discover(start: &Path) -> Result<gix::Repository> {
-    gix::ThreadSafeRepository::discover_with_environment_overrides(start)
+    let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(start)
         .map(gix::Repository::from)
         .map_err(|_| {
             Error::environment(format!(
@@ -117,18 +117,96 @@ pub fn discover(start: &Path) -> Result<gix::Repository> {
                 start.display()
             ))
             .with_hint("run orc inside your project's repository, or `git init` one first")
-        })
+        })?;
+    check_ownership(&repo)?;
+    Ok(repo)
 }
 
 /// Opens the repository at `git_dir` (a `.git` directory or a bare repository).
 pub fn open_repo(git_dir: &Path) -> Result<gix::Repository> {
-    gix::open(git_dir).map_err(|e| {
+    let repo = gix::open(git_dir).map_err(|e| {
         Error::environment(format!(
             "cannot open the git repository at {}: {e}",
             git_dir.display()
         ))
         .with_hint("the repository may have moved; check `repo` in .orc/config.json")
-    })
+    })?;
+    check_ownership(&repo)?;
+    Ok(repo)
+}
+
+/// Refuses a repository owned by another user, as git does ("dubious
+/// ownership"): its hooks and configuration would run as the current user.
+/// A directory listed in `safe.directory` of the global or system git
+/// configuration (or `*`) is accepted, as git accepts it.
+fn check_ownership(repo: &gix::Repository) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let mut me = unsafe { libc::geteuid() };
+    if me == 0
+        && let Some(uid) = std::env::var("SUDO_UID").ok().and_then(|u| u.parse().ok())
+    {
+        me = uid;
+    }
+    let mut places: Vec<PathBuf> = Vec::new();
+    places.extend(repo.workdir().map(Path::to_path_buf));
+    places.push(repo.git_dir().to_path_buf());
+    places.push(repo.common_dir().to_path_buf());
+    let foreign = places
+        .iter()
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.uid() != me && !(me == 0 && m.uid() == 0)));
+    let Some(foreign) = foreign else {
+        return Ok(());
+    };
+    // What git shows and matches: the worktree's top, else the git dir.
+    let shown = repo
+        .workdir()
+        .unwrap_or(repo.git_dir())
+        .canonicalize()
+        .unwrap_or_else(|_| foreign.clone());
+    if safe_directories().iter().any(|d| {
+        d == "*"
+            || Path::new(d) == shown
+            || d.strip_suffix("/*")
+                .is_some_and(|pre| shown.starts_with(pre))
+    }) {
+        return Ok(());
+    }
+    let owner = std::fs::metadata(foreign).map(|m| m.uid()).unwrap_or(0);
+    Err(Error::environment(format!(
+        "detected dubious ownership in repository at '{}': {} is owned by uid {owner}, not by you (uid {me}); git refuses to work in it, and so does orc",
+        shown.display(),
+        foreign.display()
+    ))
+    .with_hint(format!(
+        "if you trust it, add an exception as git says: git config --global --add safe.directory {}",
+        shown.display()
+    )))
+}
+
+/// `safe.directory` from the global and system git configuration (where
+/// git reads it; a repository's own configuration cannot vouch for
+/// itself).
+fn safe_directories() -> Vec<String> {
+    let mut out = Vec::new();
+    for scope in ["--global", "--system"] {
+        if scope == "--system" && std::env::var_os("GIT_CONFIG_NOSYSTEM").is_some() {
+            continue;
+        }
+        if let Ok(o) = std::process::Command::new("git")
+            .args(["config", scope, "--get-all", "safe.directory"])
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            out.extend(
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty()),
+            );
+        }
+    }
+    out
 }
 
 impl Ledger {
@@ -620,6 +698,20 @@ impl Ledger {
     }
 }
 
+/// What happened on the ledger branch since a commit a reader handled.
+#[derive(Debug)]
+pub enum Catchup {
+    /// These commits followed it, oldest first.
+    Commits(Vec<CommitInfo>),
+    /// The branch was moved back to an older commit: nothing is new.
+    Rewound,
+    /// The branch was rewritten after a common commit: these commits,
+    /// oldest first, are on the new line only.
+    Rewritten(Vec<CommitInfo>),
+    /// The branch now shares no history with it.
+    Unrelated,
+}
+
 /// A file that differs between two ledger trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileChange {
@@ -629,27 +721,46 @@ pub struct FileChange {
 }
 
 impl Ledger {
-    /// The commits after `since` up to `tip`, oldest first (first-parent).
-    /// If `since` is not an ancestor (the branch was rewritten), at most
-    /// `limit` commits are returned.
-    pub fn commits_between(
-        &self,
-        since: Option<ObjectId>,
-        tip: ObjectId,
-        limit: usize,
-    ) -> Result<Vec<CommitInfo>> {
-        let mut out = Vec::new();
+    /// What happened on the branch between `since` and `tip`, exactly,
+    /// however many commits lie between (first-parent history).
+    pub fn since(&self, since: ObjectId, tip: ObjectId) -> Result<Catchup> {
+        let mut ahead = Vec::new();
         let mut next = Some(tip);
         while let Some(id) = next {
-            if Some(id) == since || out.len() >= limit {
-                break;
+            if id == since {
+                ahead.reverse();
+                return Ok(Catchup::Commits(ahead));
             }
             let info = self.commit_info(id)?;
             next = info.parent;
-            out.push(info);
+            ahead.push(info);
         }
-        out.reverse();
-        Ok(out)
+        // `since` is not behind the tip: the branch was moved back or
+        // rewritten. Where do the two lines meet?
+        let mut behind = std::collections::HashSet::new();
+        let mut next = Some(since);
+        while let Some(id) = next {
+            behind.insert(id);
+            next = match self.repo.find_commit(id) {
+                Ok(c) => c.parent_ids().next().map(|p| p.detach()),
+                // The old tip may be gone (pruned): nothing to compare.
+                Err(_) => None,
+            };
+        }
+        if behind.contains(&tip) {
+            return Ok(Catchup::Rewound);
+        }
+        match ahead
+            .iter()
+            .position(|c| c.parent.is_some_and(|p| behind.contains(&p)))
+        {
+            Some(i) => {
+                let mut new: Vec<CommitInfo> = ahead.drain(..=i).collect();
+                new.reverse();
+                Ok(Catchup::Rewritten(new))
+            }
+            None => Ok(Catchup::Unrelated),
+        }
     }
 
     /// The files that differ between the trees of two commits (`old` None:

@@ -52,6 +52,24 @@ fn stderr_line(out: &Output) -> String {
         .join("; ")
 }
 
+/// `git worktree add <path> <branch>`: a worktree for a branch that
+/// exists (bringing a grove's worktree back).
+pub fn add_existing(common_dir: &Path, path: &Path, branch: &str) -> Result<()> {
+    let mut cmd = git(common_dir);
+    cmd.args(["worktree", "add", "--quiet"])
+        .arg(path)
+        .arg(branch);
+    let out = run(cmd, "add a worktree")?;
+    if !out.status.success() {
+        return Err(Error::environment(format!(
+            "git worktree add {} {branch} failed: {}",
+            path.display(),
+            stderr_line(&out)
+        )));
+    }
+    Ok(())
+}
+
 /// `git worktree add -b <branch> <path> <base>`.
 pub fn add(common_dir: &Path, path: &Path, branch: &str, base: &str) -> Result<()> {
     let mut cmd = git(common_dir);

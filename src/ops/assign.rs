@@ -24,6 +24,8 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
     if grove.status != GroveStatus::Active {
         return Err(Error::conflict(format!("{grove_id} is {}", grove.status)));
     }
+    // Work goes to a grove whose agent can find it.
+    s.grove_dir(grove_id)?;
     let (mission, dir) = s.locate_work_order(id)?;
     if grove.mission != mission {
         return Err(Error::conflict(format!(

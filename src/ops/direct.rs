@@ -18,12 +18,12 @@ use super::records::{
 use super::report::{self, Applied};
 use super::session::Session;
 use super::tx::{self, Message as Commit};
-use crate::error::{Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::model::{self, GroveId, Message, Mission, MissionId, WorkOrder, WorkOrderId};
 use crate::store::orcdir::{
     ASSIGNMENT_FILE, INBOX_DIR, MISSION_FILE, WORK_ORDERS_DIR, decode_record,
 };
-use crate::store::{FileLock, OrcDir};
+use crate::store::{FileLock, OrcDir, fsio};
 
 /// Whose `.orc/` a file is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,6 +109,32 @@ pub fn apply(s: &Session, owner: Owner, rel: &str, settle: Option<Duration>) -> 
         }
         Owner::Grove(_) => Ok(Outcome::Nothing),
     }
+}
+
+/// If `rel` holds exactly a version the ledger had on a part of its
+/// history that was discarded (`discarded`: blob ids), puts the ledger's
+/// version back (or removes the file the ledger no longer has) and says
+/// so: it is a stale copy, not an edit.
+pub fn restore_if_discarded(
+    s: &Session,
+    owner: Owner,
+    rel: &str,
+    discarded: &std::collections::HashSet<gix::ObjectId>,
+) -> Result<bool> {
+    let (dir, ledger_path) = match owner {
+        Owner::Mission(m) => (s.mission_dir(m)?, mission_file_ledger_path(m, rel)),
+        Owner::Grove(g) => (s.grove_dir(g)?, grove_ledger_path(g, rel)),
+    };
+    let Ok(bytes) = fsio::read_regular(&dir.path(rel)) else {
+        return Ok(false);
+    };
+    let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
+        .map_err(|e| Error::internal(format!("cannot hash {rel}: {e}")))?;
+    if !discarded.contains(&id) || s.ledger.read(&ledger_path)?.as_deref() == Some(&bytes) {
+        return Ok(false);
+    }
+    set_aside_and_restore(s, &dir, rel, &ledger_path, None, Some(Some(&bytes)))?;
+    Ok(true)
 }
 
 fn is_message(rel: &str) -> bool {

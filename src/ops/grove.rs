@@ -106,8 +106,8 @@ pub fn create(
     if let Some(parent) = path.parent() {
         fsio::create_dir_all(parent)?;
     }
-    worktree::add(&common, &path, &branch, &base.to_string())?;
-    let result = setup(&common, &path, &copy, &setup_commands)
+    let result = worktree::add(&common, &path, &branch, &base.to_string())
+        .and_then(|()| setup(&common, &path, &copy, &setup_commands))
         .and_then(|()| prepare(&path))
         .and_then(|()| record_new(s, new, mission, &path, &branch, &base.to_string(), &common));
     if result.is_err() {

@@ -15,6 +15,7 @@ pub mod mission;
 pub mod query;
 pub mod records;
 pub mod report;
+pub mod restore;
 pub mod session;
 pub mod tx;
 pub mod work_order;

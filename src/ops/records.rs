@@ -116,7 +116,9 @@ impl Session {
                 "the workspace of {id} is missing: {} does not exist",
                 dir.root().display()
             ))
-            .with_hint("it was moved or deleted; its history is on the ledger (`orc log`)"));
+            .with_hint(format!(
+                "it was moved or deleted; `orc restore {id}` rebuilds it from the ledger"
+            )));
         }
         Ok(dir)
     }
@@ -456,7 +458,9 @@ impl Session {
                 "the worktree of {id} is missing: {} does not exist",
                 dir.root().display()
             ))
-            .with_hint("`orc doctor` checks every grove; `orc grove remove --force` forgets it"));
+            .with_hint(format!(
+                "`orc restore {id}` brings it back from the ledger; `orc grove remove {id} --force` forgets the grove"
+            )));
         }
         Ok(dir)
     }

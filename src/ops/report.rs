@@ -164,7 +164,9 @@ fn default_target(a: &Assignment, report: &Report) -> Result<WorkOrderId> {
     let current = with(&[Status::InProgress, Status::Review]);
     let found = match report {
         Report::Start => a.next,
-        Report::Note { .. } => current.or(with(&[Status::Blocked])).or(a.next),
+        Report::Note { .. } | Report::Block { .. } => {
+            current.or(with(&[Status::Blocked])).or(a.next)
+        }
         _ => current.or(a.next),
     };
     found.ok_or_else(|| {
@@ -236,9 +238,21 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
                 );
             }
         }
-        if let Some(summary) = &edit.summary {
+        // Blocked again, with another reason: the new reason is recorded.
+        if steps.is_empty()
+            && wo.status == Status::Blocked
+            && let Some(reason) = &edit.blocked_reason
+            && wo.blocked_reason.as_deref() != Some(reason.as_str())
+        {
+            wo.blocked_reason = Some(reason.clone());
+            add_note(wo, cx, format!("blocked: {reason}"));
+            steps.push("blocked reason".into());
+        }
+        if let Some(summary) = &edit.summary
+            && wo.summary.as_deref() != Some(summary.as_str())
+        {
             wo.summary = Some(summary.clone());
-            if edit.status.is_none() {
+            if steps.is_empty() {
                 steps.push("summary".into());
             }
         }

@@ -51,7 +51,11 @@ struct Entry {
 }
 
 struct GroveSlot {
-    dir: OrcDir,
+    /// The grove's `.orc/`; None when it is gone (the worktree deleted, or
+    /// cleaned with `git clean -fdx`): the ledger's copy is then the only
+    /// one, and it is kept up to date alone (`orc restore` brings the
+    /// directory back).
+    dir: Option<OrcDir>,
     /// The file's bytes when it was loaded: it is rewritten only if it
     /// still holds them (an agent may save at any moment).
     on_disk: Option<Vec<u8>>,
@@ -239,34 +243,58 @@ impl<'t, 's> WorkSet<'t, 's> {
     /// The assignment of `grove` (None if it never had one), locked.
     pub fn assignment(&mut self, grove: GroveId) -> Result<Option<&mut Assignment>> {
         if !self.groves.contains_key(&grove) {
-            let dir = self.s.grove_dir(grove)?;
             let ledger_path = grove_ledger_path(grove, ASSIGNMENT_FILE);
-            self.tx.lock(
-                &ledger_path,
-                &dir.lock_path(ASSIGNMENT_FILE),
-                &format!("{grove}'s {ASSIGNMENT_FILE}"),
-            )?;
-            let on_disk = crate::store::fsio::read_regular(&dir.path(ASSIGNMENT_FILE)).ok();
-            let current = if self.applying == Some(grove) {
-                last_good_assignment(self.s, grove)?
-            } else if has_pending_edit(self.s, grove, &dir)? {
-                self.pending = Some(grove);
-                return Err(Error::conflict(format!(
-                    "{grove}'s {ASSIGNMENT_FILE} {PENDING}"
-                )));
-            } else {
-                read_assignment(&dir)?
+            let dir = match self.s.grove_dir(grove) {
+                Ok(dir) => Some(dir),
+                // The grove's directory is gone: its work is still on the
+                // ledger, and must stay manageable there.
+                Err(e) if e.kind == crate::error::Kind::Environment => None,
+                Err(e) => return Err(e),
             };
-            self.groves.insert(
-                grove,
-                GroveSlot {
-                    dir,
-                    on_disk,
-                    before: current.clone(),
-                    now: current,
-                    joins: Vec::new(),
-                },
-            );
+            let slot = match dir {
+                Some(dir) => {
+                    self.tx.lock(
+                        &ledger_path,
+                        &dir.lock_path(ASSIGNMENT_FILE),
+                        &format!("{grove}'s {ASSIGNMENT_FILE}"),
+                    )?;
+                    let on_disk = crate::store::fsio::read_regular(&dir.path(ASSIGNMENT_FILE)).ok();
+                    let current = if self.applying == Some(grove) {
+                        last_good_assignment(self.s, grove)?
+                    } else if has_pending_edit(self.s, grove, &dir)? {
+                        self.pending = Some(grove);
+                        return Err(Error::conflict(format!(
+                            "{grove}'s {ASSIGNMENT_FILE} {PENDING}"
+                        )));
+                    } else {
+                        read_assignment(&dir)?
+                    };
+                    GroveSlot {
+                        dir: Some(dir),
+                        on_disk,
+                        before: current.clone(),
+                        now: current,
+                        joins: Vec::new(),
+                    }
+                }
+                None => {
+                    let lock = self
+                        .s
+                        .ledger
+                        .lock_path(&format!("{grove}-{ASSIGNMENT_FILE}"));
+                    self.tx
+                        .lock(&ledger_path, &lock, &format!("{grove}'s {ASSIGNMENT_FILE}"))?;
+                    let current = last_good_assignment(self.s, grove)?;
+                    GroveSlot {
+                        dir: None,
+                        on_disk: None,
+                        before: current.clone(),
+                        now: current,
+                        joins: Vec::new(),
+                    }
+                }
+            };
+            self.groves.insert(grove, slot);
         }
         Ok(self
             .groves
@@ -359,15 +387,18 @@ impl<'t, 's> WorkSet<'t, 's> {
                 continue;
             }
             if let Some(a) = &slot.now {
-                let (path, ledger_path) = (
-                    slot.dir.path(ASSIGNMENT_FILE),
-                    grove_ledger_path(*grove, ASSIGNMENT_FILE),
-                );
+                let ledger_path = grove_ledger_path(*grove, ASSIGNMENT_FILE);
+                let Some(dir) = &slot.dir else {
+                    self.tx
+                        .stage_ledger_only(ledger_path, model::to_file_bytes(a));
+                    continue;
+                };
+                let path = dir.path(ASSIGNMENT_FILE);
                 let expected = match (&self.applying, &self.applying_bytes) {
                     (Some(g), Some(expected)) if g == grove => expected.clone(),
                     _ => slot.on_disk.clone(),
                 };
-                let rescue = rescuer(self.s, slot.dir.clone(), ASSIGNMENT_FILE.to_string());
+                let rescue = rescuer(self.s, dir.clone(), ASSIGNMENT_FILE.to_string());
                 self.tx.stage_guarded(
                     path,
                     ledger_path,

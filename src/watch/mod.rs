@@ -185,6 +185,10 @@ struct Watcher {
     /// What each agent last reported of itself (`.orc/agent.json`): its
     /// state, what it waited for, and the time of its last event.
     agents: HashMap<Owner, (Activity, Option<String>, String)>,
+    /// The contents of files on the part of the ledger that was moved back
+    /// or rewritten away: a working copy still holding one is not an edit
+    /// but a copy of discarded history, and gets the ledger's version back.
+    discarded: HashSet<ObjectId>,
 }
 
 impl Watcher {
@@ -235,6 +239,7 @@ impl Watcher {
             unsettled: HashMap::new(),
             last_reconcile: Instant::now(),
             agents: HashMap::new(),
+            discarded: HashSet::new(),
         })
     }
 
@@ -265,14 +270,19 @@ impl Watcher {
             }
         );
         self.refresh_watches(&s)?;
-        self.reconcile(&s);
         if first_run {
             // First start on this ledger: nothing to catch up on, but every
             // IMP with work should hear of it.
+            self.reconcile(&s);
             self.last_tip = s.ledger.tip()?;
             self.save();
             self.nudge_active_assignments(&s);
         } else {
+            // What happened while the watcher was down first (so that a
+            // ledger moved back is noticed before the working copies, ahead
+            // of it, are looked at), then the files.
+            self.process_ledger(&s);
+            self.reconcile(&s);
             self.process_ledger(&s);
         }
         self.tick(&s);
@@ -443,6 +453,21 @@ impl Watcher {
     /// Applies a direct edit, telling the writer if it is refused.
     /// Returns false if it could not be handled now (tried again later).
     fn apply(&mut self, s: &Session, owner: Owner, rel: &str) -> bool {
+        if !self.discarded.is_empty() {
+            match direct::restore_if_discarded(s, owner, rel, &self.discarded) {
+                Ok(true) => {
+                    println!(
+                        "orc watch: {rel} held a version from discarded ledger history; the ledger's is back"
+                    );
+                    return true;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    println!("orc watch: {rel}: {} (will try again)", e.message);
+                    return false;
+                }
+            }
+        }
         match direct::apply(s, owner, rel, Some(self.opts.settle)) {
             Ok(Outcome::Nothing) => {}
             Ok(Outcome::Applied { changes, .. }) => {
@@ -545,12 +570,42 @@ impl Watcher {
         if Some(tip) == self.last_tip {
             return;
         }
-        let commits = match s.ledger.commits_between(self.last_tip, tip, 1000) {
-            Ok(c) => c,
-            Err(e) => {
-                println!("orc watch: {}", e.message);
-                return;
-            }
+        // Exactly the commits since the last one handled, however many;
+        // a branch moved back or rewritten is noticed, never replayed.
+        let commits = match self.last_tip {
+            None => Vec::new(),
+            Some(last) => match s.ledger.since(last, tip) {
+                Ok(crate::ledger::Catchup::Commits(c)) => c,
+                Ok(crate::ledger::Catchup::Rewritten(c)) => {
+                    self.forget_discarded(s, last, tip);
+                    println!(
+                        "orc watch: the ledger was rewritten since {}; notifying only the {} commit(s) of the new line",
+                        &last.to_string()[..12],
+                        c.len()
+                    );
+                    c
+                }
+                Ok(crate::ledger::Catchup::Rewound) => {
+                    self.forget_discarded(s, last, tip);
+                    println!(
+                        "orc watch: the ledger was moved back from {} to {}; nothing is replayed",
+                        &last.to_string()[..12],
+                        &tip.to_string()[..12]
+                    );
+                    Vec::new()
+                }
+                Ok(crate::ledger::Catchup::Unrelated) => {
+                    println!(
+                        "orc watch: the ledger now shares no history with {}; nothing is replayed",
+                        &last.to_string()[..12]
+                    );
+                    Vec::new()
+                }
+                Err(e) => {
+                    println!("orc watch: {}", e.message);
+                    return;
+                }
+            },
         };
         let mut new_groves = false;
         for commit in &commits {
@@ -575,6 +630,17 @@ impl Watcher {
         self.save();
         if new_groves {
             let _ = self.refresh_watches(s);
+        }
+    }
+
+    /// Remembers the file contents that `old` had and `new` has not: the
+    /// discarded part of a ledger moved back or rewritten.
+    fn forget_discarded(&mut self, s: &Session, old: ObjectId, new: ObjectId) {
+        match s.ledger.changed_files(Some(new), old) {
+            Ok(changes) => self
+                .discarded
+                .extend(changes.into_iter().filter_map(|c| c.new)),
+            Err(e) => println!("orc watch: {}", e.message),
         }
     }
 
