@@ -108,17 +108,34 @@ impl Error {
     pub fn io(what: &str, path: &Path, err: std::io::Error) -> Self {
         let kind = match err.kind() {
             std::io::ErrorKind::NotFound => Kind::NotFound,
-            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                Kind::Environment
-            }
-            _ => Kind::Internal,
+            _ => io_kind(&err).unwrap_or(Kind::Internal),
         };
         Self::new(kind, format!("{what} {}: {err}", path.display()))
     }
 
-    /// A failure of the git object database or refs (gix).
-    pub fn git(what: &str, err: impl fmt::Display) -> Self {
-        Self::new(Kind::Internal, format!("{what}: {err}"))
+    /// A failure of the git object database or refs (gix), with every
+    /// cause in its chain that adds something (so that "No space left on
+    /// device" is not lost behind "could not write loose object").
+    pub fn git(what: &str, err: impl std::error::Error) -> Self {
+        let mut message = format!("{what}: {err}");
+        let mut kind = Kind::Internal;
+        let mut source = err.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                kind = io_kind(io).unwrap_or(kind);
+            }
+            source = cause.source();
+        }
+        let mut e = Self::new(kind, message);
+        if kind == Kind::Environment && e.message.contains("No space left") {
+            e.hint = Some("free some space on the repository's file system, then try again".into());
+        }
+        e
     }
 
     /// Marks the failure as already reported by the command's own output.
@@ -140,6 +157,18 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         self.kind.exit_code()
+    }
+}
+
+/// The kind of an I/O failure the environment causes (no space, no right
+/// to write, a read-only file system): not orc's bug, exit 6.
+fn io_kind(err: &std::io::Error) -> Option<Kind> {
+    use std::io::ErrorKind as K;
+    match err.kind() {
+        K::PermissionDenied | K::ReadOnlyFilesystem | K::StorageFull | K::QuotaExceeded => {
+            Some(Kind::Environment)
+        }
+        _ => None,
     }
 }
 

@@ -659,3 +659,206 @@ fn a_new_block_reason_and_a_summary_alone_are_recorded() {
     let subject = env.git(&["log", "-1", "--format=%s", "orc"]).ok().line();
     assert_eq!(subject, "WO-003: summary");
 }
+
+/// Errors name the real cause, with the right exit code.
+#[test]
+fn a_deleted_ledger_branch_is_reported_as_no_ledger() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "w"]).ok();
+    env.git(&["branch", "-D", "-q", "orc"]).ok();
+    for args in [
+        vec!["wo", "show", "WO-001"],
+        vec!["wo", "list"],
+        vec!["grove", "list"],
+        vec!["mission", "show", "MISSION-001"],
+    ] {
+        let out = env.orc(&args).code(code::ENVIRONMENT);
+        assert!(
+            out.stderr.contains("no orc ledger"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("orc init"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn a_file_in_place_of_the_work_orders_directory_is_named() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "w"]).ok();
+    let dir = env.workspace("MISSION-001").join(".orc/work-orders");
+    std::fs::rename(&dir, env.root.join("aside")).unwrap();
+    std::fs::write(&dir, "junk").unwrap();
+    for args in [
+        vec!["wo", "show", "WO-001"],
+        vec!["wo", "list"],
+        vec!["wo", "create", "x"],
+    ] {
+        let out = env.orc(&args).code(code::INVALID);
+        assert!(
+            out.stderr
+                .contains("is a file where the work-orders directory should be"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&dir).unwrap(), "junk", "kept");
+}
+
+#[test]
+fn repository_formats_orc_cannot_handle_are_named() {
+    let env = TestEnv::bare();
+    for (flag, expect) in [
+        ("--object-format=sha256", "SHA-256"),
+        ("--ref-format=reftable", "reftable"),
+    ] {
+        let dir = env
+            .root
+            .join(flag.trim_start_matches("--").replace('=', "-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let init = env.git_in(&dir, &["init", "-q", flag]);
+        if init.code != 0 {
+            eprintln!(
+                "SKIPPED {flag}: this git cannot make such a repository: {}",
+                init.stderr
+            );
+            continue;
+        }
+        env.git_in(&dir, &["commit", "-q", "--allow-empty", "-m", "x"])
+            .ok();
+        for args in [vec!["init"], vec!["wo", "list"]] {
+            let out = env.orc_in(&dir, &args).code(code::ENVIRONMENT);
+            assert!(
+                out.stderr.contains("orc cannot work with the repository")
+                    && out.stderr.contains(expect),
+                "{flag} {args:?}: {}",
+                out.stderr
+            );
+        }
+        env.git_in(&dir, &["show-ref"]).ok();
+    }
+}
+
+/// A full disk on the repository's side is said to be one (exit 6), and
+/// nothing is half done.
+#[test]
+fn a_full_disk_is_reported_as_such() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: mounting a small file system needs root");
+        return;
+    }
+    let mut env = TestEnv::bare();
+    let small = env.root.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mount = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=600k",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    if !mount.status.success() {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs: {}",
+            String::from_utf8_lossy(&mount.stderr)
+        );
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(small.clone());
+    let repo = small.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    env.repo = repo.clone();
+    env.git(&["init", "-q", "-b", "main"]).ok();
+    env.git(&["commit", "-q", "--allow-empty", "-m", "x"]).ok();
+    env.orc(&["init"]).ok();
+    env.orc(&["mission", "create", "m"]).ok();
+    let tip = env.tip();
+    let filler = small.join("filler");
+    let _ = std::process::Command::new("dd")
+        .args([
+            "if=/dev/zero",
+            &format!("of={}", filler.display()),
+            "bs=1k",
+            "count=4000",
+        ])
+        .output();
+    let out = env.orc(&["wo", "create", "x"]).code(code::ENVIRONMENT);
+    assert!(
+        out.stderr.contains("No space left on device"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.tip(), tip);
+    std::fs::remove_file(&filler).unwrap();
+    env.orc(&["wo", "create", "x"]).ok();
+    let list = env.orc(&["wo", "list", "--json"]).ok().json();
+    assert_eq!(list["work_orders"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn argument_errors_follow_json() {
+    let env = TestEnv::with_mission();
+    let out = env
+        .orc(&["wo", "create", "--json", "--bogus"])
+        .code(code::USAGE);
+    let e = out.json();
+    assert_eq!(e["error"]["kind"], "usage");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("--bogus"),
+        "{e}"
+    );
+    let out = env.orc(&["--json", "wo", "show"]).code(code::USAGE);
+    assert!(
+        out.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("<ID>")
+    );
+    // Without --json, as before: text on stderr.
+    let out = env.orc(&["wo", "show"]).code(code::USAGE);
+    assert!(out.stdout.is_empty() && out.stderr.contains("<ID>"));
+}
+
+#[test]
+fn invalid_environment_values_are_errors_not_defaults() {
+    let mut env = TestEnv::with_mission();
+    for (var, value, expect) in [
+        (
+            "ORC_LOCK_TIMEOUT_MS",
+            "abc",
+            "ORC_LOCK_TIMEOUT_MS: \"abc\" is not a number",
+        ),
+        ("ORC_TMUX_SOCKET", "../other", "is not a tmux socket name"),
+        (
+            "ORC_HOME",
+            "relative/dir",
+            "ORC_HOME: \"relative/dir\" is not an absolute path",
+        ),
+        ("ORC_LEDGER", "bad..name", "is not a usable branch name"),
+        ("ORC_NOW", "yesterday", "ORC_NOW"),
+        ("ORC_ACTOR", "a\u{7}b", "ORC_ACTOR"),
+    ] {
+        let mut cmd = env.command(TestEnv::bin(), &env.repo);
+        cmd.env(var, value).args(["wo", "list"]);
+        let out = common::run(cmd, format!("{var}={value} orc wo list"));
+        assert_eq!(out.code, code::USAGE, "{var}: {out:#?}");
+        assert!(out.stderr.contains(expect), "{var}: {}", out.stderr);
+    }
+    let out = env.orc(&["deploy", "--socket", "a/b"]).code(code::USAGE);
+    assert!(out.stderr.contains("--socket"), "{}", out.stderr);
+    env.set_env("ORC_LOCK_TIMEOUT_MS", "500");
+    env.orc(&["wo", "list"]).ok();
+}

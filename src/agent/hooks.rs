@@ -77,6 +77,10 @@ impl Site {
 pub fn sites(s: &Session) -> Result<(Vec<Site>, Vec<Error>)> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    // Before `orc init` there is nothing yet.
+    if s.ledger.tip()?.is_none() {
+        return Ok((out, errors));
+    }
     let (missions, _) = s.missions()?;
     for m in missions
         .iter()

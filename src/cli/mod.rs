@@ -144,13 +144,39 @@ pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                Kind::Usage.exit_code()
+            if !e.use_stderr() {
+                // --help, --version
+                let _ = e.print();
+                return 0;
+            }
+            // A script that asked for JSON gets its error as JSON too.
+            let json = std::env::args()
+                .skip(1)
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json");
+            if json {
+                let text = e.render().to_string();
+                // The first paragraph, on one line.
+                let message = text
+                    .lines()
+                    .skip_while(|l| l.trim().is_empty())
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                let usage = text
+                    .lines()
+                    .find(|l| l.starts_with("Usage:"))
+                    .map(|l| format!("usage: {}", l.trim_start_matches("Usage:").trim()));
+                let mut err = Error::usage(message);
+                err.hint = usage;
+                Out::new(true).error(&err);
             } else {
-                0
-            };
-            let _ = e.print();
-            return code;
+                let _ = e.print();
+            }
+            return Kind::Usage.exit_code();
         }
     };
     let out = Out::new(cli.global.json);

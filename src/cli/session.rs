@@ -67,6 +67,14 @@ pub struct TeardownArgs {
     pub socket: Option<String>,
 }
 
+fn check_socket(socket: &Option<String>) -> Result<()> {
+    if let Some(sock) = socket {
+        crate::store::settings::check_socket_name(sock)
+            .map_err(|e| Error::usage(format!("--socket: {e}")))?;
+    }
+    Ok(())
+}
+
 fn mission(s: &Session, text: &Option<String>) -> Result<MissionId> {
     s.resolve_mission(
         text.as_deref()
@@ -76,6 +84,7 @@ fn mission(s: &Session, text: &Option<String>) -> Result<MissionId> {
 }
 
 pub fn watch(opts: &crate::ops::Options, args: &WatchArgs) -> Result<()> {
+    check_socket(&args.socket)?;
     let mission = args
         .mission
         .as_deref()
@@ -105,6 +114,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, out: &Out) -> Result<()> {
     {
         watch::parse_duration(d)?;
     }
+    check_socket(&args.socket)?;
     let tmux = Tmux::new(args.socket.as_deref());
     let deployed = deploy::deploy(
         s,
@@ -142,6 +152,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, out: &Out) -> Result<()> {
 
 pub fn teardown(s: &Session, args: &TeardownArgs, out: &Out) -> Result<()> {
     let m = mission(s, &args.mission)?;
+    check_socket(&args.socket)?;
     let tmux = Tmux::new(args.socket.as_deref());
     let ended = deploy::teardown(&tmux, m)?;
     let session = deploy::session_name(m);
@@ -157,6 +168,7 @@ pub fn teardown(s: &Session, args: &TeardownArgs, out: &Out) -> Result<()> {
 
 pub fn attach(s: &Session, args: &TeardownArgs) -> Result<()> {
     let m = mission(s, &args.mission)?;
+    check_socket(&args.socket)?;
     let tmux = Tmux::new(args.socket.as_deref());
     attach_to(&tmux, &deploy::session_name(m))
 }

@@ -112,14 +112,61 @@ pub fn discover(start: &Path) -> Result<gix::Repository> {
     let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(start)
         .map(gix::Repository::from)
         .map_err(|_| {
+            // A repository gix cannot open may still be one: say what it is.
+            if let Some(e) = start.ancestors().find_map(|d| unsupported(&d.join(".git"))) {
+                return e;
+            }
             Error::environment(format!(
                 "{} is not inside a git repository (or a mission workspace or grove)",
                 start.display()
             ))
             .with_hint("run orc inside your project's repository, or `git init` one first")
         })?;
-    check_ownership(&repo)?;
+    check_repository(&repo)?;
     Ok(repo)
+}
+
+/// The reason orc cannot work with the repository whose git directory is
+/// `git_dir` (a `.git` directory, or a `.git` file pointing at one), if it
+/// uses a format orc does not handle.
+fn unsupported(git_dir: &Path) -> Option<Error> {
+    let dir = if git_dir.is_file() {
+        let text = std::fs::read_to_string(git_dir).ok()?;
+        let target = PathBuf::from(text.trim().strip_prefix("gitdir:")?.trim());
+        let target = if target.is_absolute() {
+            target
+        } else {
+            git_dir.parent()?.join(target)
+        };
+        // A worktree's git directory: its `commondir` names the shared one.
+        match std::fs::read_to_string(target.join("commondir")) {
+            Ok(c) => target.join(c.trim()),
+            Err(_) => target,
+        }
+    } else {
+        git_dir.to_path_buf()
+    };
+    let config = std::fs::read_to_string(dir.join("config")).ok()?;
+    let value = |key: &str| {
+        config.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().to_ascii_lowercase())
+        })
+    };
+    let what = if value("objectformat").as_deref() == Some("sha256") {
+        "it names objects with SHA-256 (extensions.objectFormat = sha256); orc handles SHA-1 repositories only"
+    } else if value("refstorage").as_deref() == Some("reftable") {
+        "it keeps its refs in a reftable (extensions.refStorage = reftable); orc handles the files ref storage only"
+    } else {
+        return None;
+    };
+    Some(
+        Error::environment(format!(
+            "orc cannot work with the repository at {}: {what}",
+            dir.display()
+        ))
+        .with_hint("use orc in a repository made with git's defaults (`git init` without --object-format or --ref-format)"),
+    )
 }
 
 /// Opens the repository at `git_dir` (a `.git` directory or a bare repository).
@@ -131,8 +178,17 @@ pub fn open_repo(git_dir: &Path) -> Result<gix::Repository> {
         ))
         .with_hint("the repository may have moved; check `repo` in .orc/config.json")
     })?;
-    check_ownership(&repo)?;
+    check_repository(&repo)?;
     Ok(repo)
+}
+
+/// What orc requires of a repository it opened: a format it handles, and
+/// the current user as its owner.
+fn check_repository(repo: &gix::Repository) -> Result<()> {
+    if let Some(e) = unsupported(repo.common_dir()) {
+        return Err(e);
+    }
+    check_ownership(repo)
 }
 
 /// Refuses a repository owned by another user, as git does ("dubious

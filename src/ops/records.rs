@@ -56,6 +56,8 @@ impl Session {
     /// Every mission on the ledger, in id order; records that cannot be
     /// read are returned as problems.
     pub fn missions(&self) -> Result<(Vec<Mission>, Vec<Problem>)> {
+        // Without a ledger nothing exists: say so, not "no such thing".
+        self.ledger.require_tip()?;
         let mut missions = Vec::new();
         let mut problems = Vec::new();
         for entry in self.ledger.list("missions")? {
@@ -80,6 +82,8 @@ impl Session {
 
     /// A mission's record as the ledger has it.
     pub fn ledger_mission(&self, id: MissionId) -> Result<Mission> {
+        // Without a ledger nothing exists: say so, not "no such thing".
+        self.ledger.require_tip()?;
         let path = mission_ledger_path(id);
         let shown = PathBuf::from(format!("{}:{path}", self.ledger.branch()));
         let bytes = self.ledger.read(&path)?.ok_or_else(|| {
@@ -154,20 +158,35 @@ impl Session {
 
     /// The mission holding work order `id`, and its `.orc/`.
     pub fn locate_work_order(&self, id: WorkOrderId) -> Result<(MissionId, OrcDir)> {
+        // Without a ledger nothing exists: say so, not "no such thing".
+        self.ledger.require_tip()?;
         let rel = work_order_rel(id);
         if let Some(m) = self.context_mission()
             && let Ok(dir) = self.mission_dir(m)
-            && std::fs::symlink_metadata(dir.path(&rel)).is_ok()
         {
-            return Ok((m, dir));
+            dir.check_subdir(WORK_ORDERS_DIR)?;
+            if std::fs::symlink_metadata(dir.path(&rel)).is_ok() {
+                return Ok((m, dir));
+            }
         }
         let (missions, _) = self.missions()?;
+        // A workspace whose work-orders directory is broken cannot say
+        // whether it holds the work order: that, rather than "does not
+        // exist", is the answer if no other workspace has it.
+        let mut broken = None;
         for mission in missions {
             let dir = OrcDir::of_mission(std::path::Path::new(&mission.workspace), mission.id);
+            if let Err(e) = dir.check_subdir(WORK_ORDERS_DIR) {
+                broken.get_or_insert(e);
+                continue;
+            }
             if std::fs::symlink_metadata(dir.path(&rel)).is_ok() {
                 dir.present()?;
                 return Ok((mission.id, dir));
             }
+        }
+        if let Some(e) = broken {
+            return Err(e);
         }
         Err(Error::not_found(format!("{id} does not exist"))
             .with_hint("`orc wo list` shows the work orders"))
@@ -240,6 +259,7 @@ fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
 
 /// Reads one work order from a mission's `.orc/`.
 pub fn read_work_order(dir: &OrcDir, id: WorkOrderId) -> Result<WorkOrder> {
+    dir.check_subdir(WORK_ORDERS_DIR)?;
     let path = dir.path(&work_order_rel(id));
     let name = id.file_name();
     read_record(&path, |wo: &WorkOrder| check_work_order(wo, &name, dir)).map_err(|e| {
@@ -411,6 +431,8 @@ pub fn grove_ledger_path(grove: GroveId, rel: &str) -> String {
 impl Session {
     /// Every grove on the ledger (removed ones included), in id order.
     pub fn groves(&self) -> Result<(Vec<Grove>, Vec<Problem>)> {
+        // Without a ledger nothing exists: say so, not "no such thing".
+        self.ledger.require_tip()?;
         let mut groves = Vec::new();
         let mut problems = Vec::new();
         for entry in self.ledger.list("groves")? {
@@ -435,6 +457,8 @@ impl Session {
 
     /// A grove's record as the ledger has it.
     pub fn ledger_grove(&self, id: GroveId) -> Result<Grove> {
+        // Without a ledger nothing exists: say so, not "no such thing".
+        self.ledger.require_tip()?;
         let path = grove_ledger_path(id, GROVE_FILE);
         let shown = PathBuf::from(format!("{}:{path}", self.ledger.branch()));
         let bytes = self.ledger.read(&path)?.ok_or_else(|| {

@@ -45,6 +45,7 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
         (explicit, _) => s.resolve_mission(explicit)?,
     };
     let dir = s.mission_dir(mission)?;
+    dir.check_subdir(crate::store::orcdir::WORK_ORDERS_DIR)?;
     if let Some(parent) = new.parent {
         read_in_mission(&dir, mission, parent, "--parent")?;
     }

@@ -131,6 +131,7 @@ impl OrcDir {
     /// directory is empty. Dot files (temporary files) are skipped.
     pub fn list(&self, rel_dir: &str) -> Result<Vec<String>> {
         let dir = self.path(rel_dir);
+        self.check_subdir(rel_dir)?;
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -146,6 +147,26 @@ impl OrcDir {
         }
         names.sort();
         Ok(names)
+    }
+}
+
+impl OrcDir {
+    /// Refuses something other than a directory (or nothing) where the
+    /// subdirectory `rel_dir` (`work-orders`, `inbox`) should be.
+    pub fn check_subdir(&self, rel_dir: &str) -> Result<()> {
+        let dir = self.path(rel_dir);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if !m.is_dir() => Err(Error::invalid(format!(
+                "{}: is {} where the {rel_dir} directory should be (move it away; `orc restore` rebuilds the directory from the ledger)",
+                dir.display(),
+                if m.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "a file"
+                }
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -88,14 +88,62 @@ pub fn home_dir() -> Result<PathBuf> {
 /// `$ORC_HOME`, or `~/.orc`.
 pub fn orc_home() -> Result<PathBuf> {
     match std::env::var_os("ORC_HOME") {
-        Some(h) if !h.is_empty() => Ok(PathBuf::from(h)),
+        Some(h) if !h.is_empty() => {
+            let p = PathBuf::from(h);
+            if !p.is_absolute() {
+                return Err(Error::usage(format!(
+                    "ORC_HOME: {:?} is not an absolute path",
+                    p.display()
+                )));
+            }
+            Ok(p)
+        }
         _ => Ok(home_dir()?.join(".orc")),
+    }
+}
+
+/// Checks the environment variables orc reads as numbers or names, so that
+/// a typo is an error rather than silently the default.
+fn check_environment() -> Result<()> {
+    if let Ok(v) = std::env::var("ORC_LOCK_TIMEOUT_MS")
+        && !v.is_empty()
+        && v.parse::<u64>().is_err()
+    {
+        return Err(Error::usage(format!(
+            "ORC_LOCK_TIMEOUT_MS: {:?} is not a number of milliseconds",
+            crate::model::id::shorten(&v)
+        )));
+    }
+    if let Ok(v) = std::env::var("ORC_TMUX_SOCKET") {
+        crate::store::settings::check_socket_name(&v)
+            .map_err(|e| Error::usage(format!("ORC_TMUX_SOCKET: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A tmux socket name (`tmux -L NAME`): a file name in tmux's socket
+/// directory, so no `/`, and nothing a shell or tmux would read twice.
+pub fn check_socket_name(name: &str) -> std::result::Result<(), String> {
+    let ok = name.is_empty()
+        || (name.len() <= 100
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !name.starts_with('.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not a tmux socket name (letters, digits, - _ . only)",
+            crate::model::id::shorten(name)
+        ))
     }
 }
 
 impl Settings {
     /// Reads `$ORC_HOME/orc.toml`; an absent file gives the defaults.
     pub fn load() -> Result<Settings> {
+        check_environment()?;
         let path = orc_home()?.join(SETTINGS_FILE);
         Settings::load_from(&path)
     }
