@@ -862,3 +862,43 @@ fn invalid_environment_values_are_errors_not_defaults() {
     env.set_env("ORC_LOCK_TIMEOUT_MS", "500");
     env.orc(&["wo", "list"]).ok();
 }
+
+/// `git repack` and `git prune-packed` run again and again beside orc's
+/// commits (prune-packed removes the object fan-out directories it
+/// empties, perhaps the one orc is moving an object into): every commit
+/// lands, and the repository stays sound.
+#[test]
+fn commits_survive_concurrent_repack_and_prune_packed() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "w"]).ok();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let packer = {
+        let (stop, repo) = (stop.clone(), env.repo.clone());
+        let git = move |args: &[&str]| {
+            let _ = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&repo)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output();
+        };
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                git(&["repack", "-a", "-d", "-q"]);
+                git(&["prune-packed"]);
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    for i in 0..120 {
+        env.orc(&["wo", "note", "WO-001", &format!("n{i}")]).ok();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rounds = packer.join().unwrap();
+    assert!(rounds > 3, "the packer ran {rounds} times");
+    let wo = env.orc(&["wo", "show", "WO-001", "--json"]).ok().json();
+    assert_eq!(wo["notes"].as_array().unwrap().len(), 120);
+    let fsck = env.git(&["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(fsck.code, 0, "{}", fsck.stderr);
+}

@@ -653,9 +653,7 @@ impl Ledger {
             let components = change.path().split('/');
             match change {
                 Change::Put { path, bytes } => {
-                    let blob = self
-                        .repo
-                        .write_blob(bytes)
+                    let blob = retry_object_write(|| self.repo.write_blob(bytes))
                         .map_err(|e| Error::git(&format!("cannot store {path}"), e))?;
                     editor
                         .upsert(components, EntryKind::Blob, blob.detach())
@@ -669,7 +667,7 @@ impl Ledger {
             }
         }
         editor
-            .write(|tree| self.repo.write_object(tree).map(|id| id.detach()))
+            .write(|tree| retry_object_write(|| self.repo.write_object(tree)).map(|id| id.detach()))
             .map_err(|e| Error::git("cannot write the ledger tree", e))
     }
 
@@ -697,8 +695,7 @@ impl Ledger {
             message: message.into(),
             extra_headers: Vec::new(),
         };
-        self.repo
-            .write_object(&commit)
+        retry_object_write(|| self.repo.write_object(&commit))
             .map(|id| id.detach())
             .map_err(|e| Error::git("cannot write a ledger commit", e))
     }
@@ -954,6 +951,43 @@ impl Iterator for History<'_> {
         }
         Some(info)
     }
+}
+
+/// Runs an object write again when it failed the way a concurrent `git
+/// prune-packed` or `git gc` makes it fail: the fan-out directory
+/// (`objects/ab/`) the object was being moved into was removed in between.
+/// git retries such a write itself; so does orc (a few times, then the
+/// error stands).
+fn retry_object_write<T, E: std::error::Error + 'static>(
+    mut write: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let mut attempt = 0;
+    loop {
+        match write() {
+            Err(e) if attempt < 5 && vanished_dir(&e) => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(1 << attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether an error's cause is a file or directory that is not there.
+fn vanished_dir(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::NotFound
+        {
+            return true;
+        }
+        if c.to_string().contains("persist") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Ledger paths are relative, `/`-separated, without empty, `.` or `..`
