@@ -902,3 +902,68 @@ fn commits_survive_concurrent_repack_and_prune_packed() {
     let fsck = env.git(&["fsck", "--strict", "--no-dangling"]);
     assert_eq!(fsck.code, 0, "{}", fsck.stderr);
 }
+
+/// An agent saving `assigned-work.json` without the lock, every 1–2 ms,
+/// each save building on what it just read: none of its valid edits is
+/// refused (orc must not take its own rewrite of the file, which the agent
+/// built on, for an edit of the fields it maintains).
+#[test]
+fn a_burst_of_unlocked_saves_loses_no_valid_edit() {
+    let mut env = TestEnv::with_mission();
+    // The real clock: orc keeps `updated_at` current while the agent saves.
+    env.set_env("ORC_NOW", "");
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "work"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let g1 = grove_path(&env, "g1");
+    let w = Watching::start(&env);
+    let file = g1.join(".orc/assigned-work.json");
+    const SAVES: usize = 60;
+    for i in 0..SAVES {
+        let mut a: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        a["work_orders"][0]["notes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"text": format!("save {i}")}));
+        // The agent takes a moment between reading and saving.
+        std::thread::sleep(Duration::from_micros(1000 + (i as u64 % 2) * 1000));
+        let tmp = g1.join(".orc/.assigned-work.json.agent");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&a).unwrap()).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    }
+    let settled = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < settled {
+        let on_ledger: Value =
+            serde_json::from_str(&env.ledger_file("groves/GROVE-001/assigned-work.json")).unwrap();
+        if on_ledger["work_orders"][0]["notes"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= SAVES
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = w.stop();
+    let rejected: Vec<String> = std::fs::read_dir(g1.join(".orc/rejected"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "reason"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        rejected.is_empty(),
+        "valid saves were refused: {rejected:?}\n{out}"
+    );
+    let wo = env.orc(&["wo", "show", "WO-001", "--json"]).ok().json();
+    let texts = common::note_texts(&wo["notes"]);
+    for i in 0..SAVES {
+        assert!(
+            texts.contains(&format!("save {i}")),
+            "save {i} is missing: {texts:?}"
+        );
+    }
+}

@@ -470,6 +470,21 @@ fn nudges_wait_for_a_starting_agent_a_typing_person_and_a_dialog() {
     });
     st.tmux
         .run(&["send-keys", "-t", &two, "-l", "let me think about this"]);
+    // (A loaded machine may still be starting the agent: its input box
+    // shows the person's text once it takes keys.)
+    wait_until("the person's text in the input line", LONG, || {
+        let t = st.tmux.capture(&two);
+        if t.contains("\u{276f}\u{a0}let me think about this") {
+            Ok(())
+        } else {
+            if !t.contains("let me think") {
+                st.tmux
+                    .run(&["send-keys", "-t", &two, "-l", "let me think about this"]);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            Err(t)
+        }
+    });
     env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
     std::thread::sleep(Duration::from_secs(3));
     let screen = st.tmux.capture(&two);

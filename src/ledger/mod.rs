@@ -571,6 +571,29 @@ impl Ledger {
         Ok(entry.map(|e| (e.object_id(), e.mode().is_tree())))
     }
 
+    /// The distinct contents `path` had in the last `commits` commits,
+    /// newest first (the tip's first).
+    pub fn versions(&self, path: &str, commits: usize) -> Result<Vec<Vec<u8>>> {
+        let mut seen: Vec<ObjectId> = Vec::new();
+        let mut out = Vec::new();
+        let mut next = self.tip()?;
+        for _ in 0..commits {
+            let Some(id) = next else { break };
+            if let Some((blob, false)) = self.entry_at(id, path)?
+                && !seen.contains(&blob)
+            {
+                seen.push(blob);
+                out.push(self.blob(blob)?);
+            }
+            next = self
+                .repo
+                .find_commit(id)
+                .ok()
+                .and_then(|c| c.parent_ids().next().map(|p| p.detach()));
+        }
+        Ok(out)
+    }
+
     /// The entries of the directory `path` at the tip, sorted by name.
     pub fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
         let Some(tip) = self.tip()? else {

@@ -521,7 +521,16 @@ pub fn rebase(base: &Assignment, theirs: &Assignment, onto: &Assignment) -> Opti
         )?;
         (o.status, o.blocked_reason) = state;
         take(&b.summary, &t.summary, &mut o.summary)?;
-        o.notes.extend(t.notes[b.notes.len()..].iter().cloned());
+        // Notes `onto` has already (carried over before) are not added
+        // twice.
+        for note in &t.notes[b.notes.len()..] {
+            let have = o.notes[b.notes.len().min(o.notes.len())..]
+                .iter()
+                .any(|n| n.text == note.text);
+            if !have {
+                o.notes.push(note.clone());
+            }
+        }
     }
     Some(out)
 }

@@ -369,6 +369,9 @@ fn apply_pending_once(
             OnDisk::Unreadable(why) => return Err(invalid_edit(why)),
         };
         ws.applying_bytes(Some(bytes.clone()));
+        if settle.is_some_and(|quiet| aside::changed_within(&path, quiet)) {
+            ws.leave_applied_file();
+        }
         let Some(old) = old else {
             return Err(invalid_edit(
                 "this grove has never had an assignment; orc writes this file",
@@ -376,7 +379,19 @@ fn apply_pending_once(
         };
         let new: Assignment = decode_record(&path, &bytes, |a: &Assignment| a.validate())
             .map_err(|e| invalid_edit(&strip_path(&e.message, &path)))?;
-        let edits = assignment::diff_edit(&old, &new).map_err(|e| invalid_edit(&e))?;
+        let edits = match assignment::diff_edit(&old, &new) {
+            Ok(edits) => edits,
+            // Not an edit of the current version: perhaps of an earlier
+            // one the agent read before orc rewrote the file (orc keeps
+            // `updated_at`, notes and statuses current meanwhile). Then
+            // its edit is carried over to the current version.
+            Err(why) => match rebased_on_current(s, grove, &old, &new) {
+                Some(merged) => {
+                    assignment::diff_edit(&old, &merged).map_err(|e| invalid_edit(&e))?
+                }
+                None => return Err(invalid_edit(&why)),
+            },
+        };
         if let Some(a) = ws.assignment(grove)? {
             a.extra = new.extra.clone();
         }
@@ -408,17 +423,23 @@ fn apply_pending_once(
         Ok(()) => {
             // A change of layout only leaves the file different from the
             // ledger without changing anything: write the canonical bytes,
-            // unless the agent has saved again since.
-            aside::normalise(
-                &imp,
-                &dir,
-                ASSIGNMENT_FILE,
-                &super::records::grove_ledger_path(grove, ASSIGNMENT_FILE),
-                match &seen {
-                    OnDisk::Bytes(b) => Some(b),
-                    _ => None,
-                },
-            )?;
+            // unless the agent has saved again since. Not while the agent
+            // is saving in a burst (the watcher looks again once the file
+            // has settled): an agent reading in the instant orc's write is
+            // being checked would build its next save on it.
+            let busy = settle.is_some_and(|quiet| aside::changed_within(&path, quiet));
+            if !busy {
+                aside::normalise(
+                    &imp,
+                    &dir,
+                    ASSIGNMENT_FILE,
+                    &super::records::grove_ledger_path(grove, ASSIGNMENT_FILE),
+                    match &seen {
+                        OnDisk::Bytes(b) => Some(b),
+                        _ => None,
+                    },
+                )?;
+            }
             Ok(if changes.is_empty() {
                 Applied::Nothing
             } else {
@@ -446,6 +467,36 @@ fn apply_pending_once(
         }
         Err(e) => Err(e),
     }
+}
+
+/// `new`, an agent's save that is not an edit of `current` (the ledger's
+/// version), carried over to `current` if it is a valid edit of one of the
+/// last versions the ledger had of the file.
+fn rebased_on_current(
+    s: &Session,
+    grove: GroveId,
+    current: &Assignment,
+    new: &Assignment,
+) -> Option<Assignment> {
+    const LOOK_BACK: usize = 50;
+    let path = super::records::grove_ledger_path(grove, ASSIGNMENT_FILE);
+    for bytes in s
+        .ledger
+        .versions(&path, LOOK_BACK)
+        .ok()?
+        .into_iter()
+        .skip(1)
+    {
+        let Ok(base) = model::decode::decode::<Assignment>(&bytes) else {
+            continue;
+        };
+        if assignment::diff_edit(&base, new).is_err() {
+            continue;
+        }
+        return assignment::rebase(&base, new, current)
+            .filter(|merged| assignment::diff_edit(current, merged).is_ok());
+    }
+    None
 }
 
 const EDIT_PREFIX: &str = "invalid edit: ";

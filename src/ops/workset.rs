@@ -79,6 +79,11 @@ pub struct WorkSet<'t, 's> {
     /// The edited bytes being applied: the file is rewritten only if it
     /// still holds them (an agent may have saved again meanwhile).
     applying_bytes: Option<Option<Vec<u8>>>,
+    /// The file being applied is left as the agent saved it (only the
+    /// ledger's copy is written): the agent is saving in a burst, and an
+    /// agent reading in the instant orc's write is checked would build on
+    /// it. It gets orc's version once it has settled.
+    applying_leave_file: bool,
 }
 
 impl<'t, 's> WorkSet<'t, 's> {
@@ -310,6 +315,11 @@ impl<'t, 's> WorkSet<'t, 's> {
         self.applying_bytes = Some(bytes);
     }
 
+    /// Leaves the file being applied as it is (see `applying_leave_file`).
+    pub fn leave_applied_file(&mut self) {
+        self.applying_leave_file = true;
+    }
+
     /// Replaces the assignment of `grove` (which must have been loaded with
     /// [`WorkSet::assignment`]).
     pub fn set_assignment(&mut self, grove: GroveId, a: Assignment) {
@@ -388,7 +398,8 @@ impl<'t, 's> WorkSet<'t, 's> {
             }
             if let Some(a) = &slot.now {
                 let ledger_path = grove_ledger_path(*grove, ASSIGNMENT_FILE);
-                let Some(dir) = &slot.dir else {
+                let leave = self.applying_leave_file && self.applying == Some(*grove);
+                let (Some(dir), false) = (&slot.dir, leave) else {
                     self.tx
                         .stage_ledger_only(ledger_path, model::to_file_bytes(a));
                     continue;
@@ -673,6 +684,7 @@ pub fn attempt<'s, T>(
             pending: None,
             applying,
             applying_bytes: None,
+            applying_leave_file: false,
         };
         let outcome = body(&mut ws).and_then(|(value, message)| {
             let lines = ws.finish()?;

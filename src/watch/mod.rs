@@ -474,6 +474,11 @@ impl Watcher {
                 for c in changes {
                     println!("orc watch: applied a direct edit: {c}");
                 }
+                // Looked at again once the writer has settled, to give the
+                // file orc's layout (left alone while it keeps saving).
+                self.unsettled
+                    .insert((owner, rel.to_string()), Instant::now() + self.opts.settle);
+                return true;
             }
             Ok(Outcome::Rejected { file, reason, kept }) => {
                 println!(
