@@ -242,6 +242,9 @@ pub fn pane_exec(argv: &[String]) -> i32 {
         eprintln!("orc pane-exec: no command given");
         return 2;
     };
+    // tmux resets a respawned pane's screen as it starts the command; a
+    // moment first, so that what a command failing at once prints stays.
+    std::thread::sleep(std::time::Duration::from_millis(100));
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
     if let Some(dir) = crate::agent::hooks::orc_binary().parent() {

@@ -967,3 +967,312 @@ fn a_burst_of_unlocked_saves_loses_no_valid_edit() {
         );
     }
 }
+
+// ---------------------------------------------------------------------
+// More of git's states
+
+/// A grove locked with `git worktree lock`: `grove remove` says so (git
+/// refuses to remove it) and records nothing; `--force` removes it.
+#[test]
+fn a_locked_worktree_is_not_removed_without_force() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    let g1 = grove_path(&env, "g1");
+    env.git(&[
+        "worktree",
+        "lock",
+        "--reason",
+        "on a usb stick",
+        g1.to_str().unwrap(),
+    ])
+    .ok();
+    let out = env.orc(&["grove", "remove", "g1"]);
+    assert_ne!(out.code, 0, "{out:#?}");
+    assert!(out.stderr.contains("locked"), "{}", out.stderr);
+    assert_eq!(
+        env.orc(&["grove", "show", "g1", "--json"]).ok().json()["grove"]["status"],
+        "active"
+    );
+    assert!(g1.exists());
+    env.orc(&["grove", "remove", "g1", "--force"]).ok();
+    assert!(!g1.exists());
+}
+
+/// A grove moved with `git worktree move`: doctor names it and the way
+/// back; orc does not work on the old path.
+#[test]
+fn a_moved_worktree_is_named_by_doctor() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    let g1 = grove_path(&env, "g1");
+    let moved = env.root.join("moved-g1");
+    env.git(&[
+        "worktree",
+        "move",
+        g1.to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ])
+    .ok();
+    let report = env
+        .orc(&["doctor", "--json"])
+        .code(code::ENVIRONMENT)
+        .json();
+    let grove = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "grove" && c["ok"] == false)
+        .cloned()
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert!(
+        grove["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{grove}"
+    );
+    assert!(
+        grove["fix"]
+            .as_str()
+            .unwrap()
+            .contains("orc restore GROVE-001"),
+        "{grove}"
+    );
+    // Restoring refuses to check the branch out twice: git says where it is.
+    let out = env.orc(&["restore", "g1"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("moved-g1") || out.stderr.contains("already"),
+        "{}",
+        out.stderr
+    );
+    // Moving it back is the way.
+    env.git(&[
+        "worktree",
+        "move",
+        moved.to_str().unwrap(),
+        g1.to_str().unwrap(),
+    ])
+    .ok();
+    env.orc(&["grove", "show", "g1"]).ok();
+}
+
+/// `GIT_DIR` and `GIT_INDEX_FILE` left in the environment by a hook or a
+/// script point at another repository: orc acts on the grove's own
+/// repository (its config names it), and git's worktree commands too.
+#[test]
+fn git_environment_variables_do_not_redirect_orc() {
+    let env = TestEnv::with_mission();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "w"]).ok();
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    let other = env.root.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    env.git_in(&other, &["init", "-q"]).ok();
+    let g1 = grove_path(&env, "g1");
+    let mut cmd = env.command(TestEnv::bin(), &g1);
+    cmd.env("GIT_DIR", other.join(".git"))
+        .env("GIT_INDEX_FILE", other.join("index"))
+        .args(["work", "start"]);
+    common::run(cmd, "orc work start with GIT_DIR elsewhere".into()).ok();
+    assert_eq!(
+        env.orc(&["wo", "show", "WO-001", "--json"]).ok().json()["status"],
+        "in_progress"
+    );
+    let mut cmd = env.command(TestEnv::bin(), &env.repo);
+    cmd.env("GIT_INDEX_FILE", other.join("index"))
+        .args(["grove", "create", "g2", "--no-hooks"]);
+    common::run(cmd, "orc grove create with GIT_INDEX_FILE elsewhere".into()).ok();
+    env.git_in(&grove_path(&env, "g2"), &["status", "--porcelain"])
+        .ok();
+    assert!(!other.join(".git/refs/heads/orc").exists());
+}
+
+/// Config that changes how git commits (signing with a program that does
+/// not exist) does not stop orc, which writes its commits itself; git's
+/// `fsck` still finds them sound.
+#[test]
+fn commit_signing_config_does_not_break_ledger_commits() {
+    let env = TestEnv::with_mission();
+    env.git(&["config", "commit.gpgsign", "true"]).ok();
+    env.git(&["config", "gpg.program", "/nonexistent/gpg"]).ok();
+    env.orc(&["wo", "create", "signed?"]).ok();
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    let fsck = env.git(&["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(fsck.code, 0, "{}", fsck.stderr);
+}
+
+/// A bare repository: orc keeps its ledger there, groves are worktrees of
+/// it.
+#[test]
+fn a_bare_repository_works() {
+    let env = TestEnv::new();
+    let bare = env.root.join("bare.git");
+    env.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        env.repo.to_str().unwrap(),
+        bare.to_str().unwrap(),
+    ])
+    .ok();
+    env.orc_in(&bare, &["init"]).ok();
+    env.orc_in(&bare, &["mission", "create", "m"]).ok();
+    env.orc_in(
+        &bare,
+        &["grove", "create", "g1", "--base", "main", "--no-hooks"],
+    )
+    .ok();
+    env.orc_in(&bare, &["wo", "create", "w"]).ok();
+    env.orc_in(&bare, &["assign", "WO-001", "--grove", "g1"])
+        .ok();
+    let g = PathBuf::from(
+        env.orc_in(&bare, &["grove", "show", "g1", "--json"])
+            .ok()
+            .json()["grove"]["path"]
+            .as_str()
+            .unwrap(),
+    );
+    env.orc_in(&g, &["work", "done"]).ok();
+    let fsck = env.git_in(&bare, &["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(fsck.code, 0, "{}", fsck.stderr);
+}
+
+/// Names git forbids as branches are refused before anything is made.
+#[test]
+fn grove_names_git_forbids_are_refused_first() {
+    let env = TestEnv::with_mission();
+    let tip = env.tip();
+    for name in ["HEAD", "-rf", "a.lock", "x@{1}", "@"] {
+        let out = env.orc(&["grove", "create", "--no-hooks", "--", name]);
+        assert_eq!(out.code, code::USAGE, "{name}: {out:#?}");
+    }
+    assert_eq!(env.tip(), tip);
+    assert_eq!(
+        env.git(&["worktree", "list"]).ok().stdout.lines().count(),
+        1
+    );
+}
+
+/// A clock before 1970 would make commit dates git's `fsck` rejects
+/// (`badDate`): refused. (Year 9999 is fine for git.)
+#[test]
+fn commit_dates_git_rejects_are_refused() {
+    let env = TestEnv::with_mission();
+    for now in ["1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z"] {
+        let mut cmd = env.command(TestEnv::bin(), &env.repo);
+        cmd.env("ORC_NOW", now).args(["wo", "create", "x"]);
+        let out = common::run(cmd, format!("ORC_NOW={now} orc wo create"));
+        assert_eq!(out.code, code::USAGE, "{now}: {out:#?}");
+    }
+    let fsck = env.git(&["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(fsck.code, 0, "{}", fsck.stderr);
+}
+
+// ---------------------------------------------------------------------
+// The environment
+
+#[test]
+fn a_home_that_is_missing_or_unusable_is_named() {
+    let env = TestEnv::with_mission();
+    let mut cmd = env.command(TestEnv::bin(), &env.repo);
+    cmd.env_remove("HOME").args(["wo", "list"]);
+    let out = common::run(cmd, "orc without HOME".into());
+    assert_eq!(out.code, code::ENVIRONMENT, "{out:#?}");
+    assert!(out.stderr.contains("HOME"), "{}", out.stderr);
+    // orc.toml is a directory.
+    std::fs::create_dir_all(env.home.join(".orc/orc.toml")).unwrap();
+    let out = env.orc(&["wo", "list"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("orc.toml") && out.stderr.contains("directory"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_read_only_orc_home_is_named_when_orc_must_write_there() {
+    if unsafe { libc::geteuid() } == 0 {
+        // root writes anywhere; make the directory a file's child instead.
+        let mut env = TestEnv::with_mission();
+        let blocker = env.root.join("not-a-dir");
+        std::fs::write(&blocker, "").unwrap();
+        env.set_env("ORC_HOME", blocker.join("orc").to_str().unwrap());
+        let out = env.orc(&["hooks", "trust"]);
+        assert_ne!(out.code, 0, "{out:#?}");
+        assert!(out.stderr.contains("not-a-dir"), "{}", out.stderr);
+        return;
+    }
+    let mut env = TestEnv::with_mission();
+    let home = env.root.join("ro-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    env.set_env("ORC_HOME", home.to_str().unwrap());
+    let out = env.orc(&["hooks", "trust"]);
+    assert_eq!(out.code, code::ENVIRONMENT, "{out:#?}");
+}
+
+/// The tmux server killed under a running watcher: it carries on (and
+/// says there is no pane), it does not crash.
+#[test]
+fn the_watcher_survives_its_tmux_server_going_away() {
+    let mut env = TestEnv::with_mission();
+    let tmux = with_tmux(&mut env);
+    env.orc(&["grove", "create", "g1", "--no-hooks"]).ok();
+    env.orc(&["wo", "create", "w"]).ok();
+    env.orc(&["deploy"]).ok();
+    wait_until("the watcher pane", WAIT, || {
+        tmux.pane("watch", None)
+            .map(|_| ())
+            .ok_or_else(|| "no pane".to_string())
+    });
+    // A second watcher outside tmux, so its fate can be observed.
+    env.orc(&["teardown"]).ok();
+    let mut cmd = env.command(TestEnv::bin(), &env.repo);
+    cmd.args(["watch", "--socket", &tmux.socket, "--interval", "100ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.run(&["kill-server"]);
+    env.orc(&["assign", "WO-001", "--grove", "g1"]).ok();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the watcher died with tmux"
+    );
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("WO-001 assigned to you"), "{text}");
+}
+
+/// Paths with spaces and quotes reach panes as they are.
+#[test]
+fn grove_paths_with_spaces_and_quotes_deploy() {
+    let mut env = TestEnv::with_mission();
+    let tmux = with_tmux(&mut env);
+    let odd = env.root.join("it's a \"grove\"");
+    env.orc(&[
+        "grove",
+        "create",
+        "g1",
+        "--path",
+        odd.to_str().unwrap(),
+        "--no-hooks",
+    ])
+    .ok();
+    env.orc(&["deploy"]).ok();
+    wait_until("the grove's panes in their directory", WAIT, || {
+        let panes = tmux.panes();
+        let n = panes.iter().filter(|p| Path::new(&p[5]) == odd).count();
+        if n == 3 {
+            Ok(())
+        } else {
+            Err(format!("{panes:?}"))
+        }
+    });
+}

@@ -37,6 +37,8 @@ pub fn to_file_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 /// `git check-ref-format` accepts.
 pub fn check_branch_name(name: &str) -> Result<(), String> {
     let bad = name.is_empty()
+        || name == "HEAD"
+        || name == "@"
         || name.len() > 100
         || name.starts_with(['-', '/', '.'])
         || name.ends_with(['/', '.'])

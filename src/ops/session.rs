@@ -208,6 +208,12 @@ pub fn now() -> Result<Timestamp> {
         && !fixed.is_empty()
     {
         let ts = Timestamp::parse(&fixed).map_err(|e| Error::usage(format!("ORC_NOW: {e}")))?;
+        if ts.unix() < 0 {
+            // git's fsck rejects a commit dated before 1970.
+            return Err(Error::usage(format!(
+                "ORC_NOW: {fixed} is before 1970; git cannot date a commit then"
+            )));
+        }
         return Ok(Timestamp::from_unix(ts.unix()));
     }
     let secs = std::time::SystemTime::now()
