@@ -27,6 +27,7 @@ pub fn session_name(mission: MissionId) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct WatchFlags {
     pub dispatch: bool,
+    pub merge: bool,
     pub idle_after: Option<String>,
     pub interval: Option<String>,
     pub nudge_timeout: Option<String>,
@@ -84,6 +85,9 @@ pub fn deploy(
     }
     if flags.dispatch {
         watch.push("--dispatch".into());
+    }
+    if flags.merge {
+        watch.push("--merge".into());
     }
     if let Some(d) = &flags.idle_after {
         watch.push("--idle-after".into());

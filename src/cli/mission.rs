@@ -22,7 +22,15 @@ pub enum MissionCommand {
         /// The workspace directory (default: under the missions root of orc.toml).
         #[arg(long, value_name = "DIR")]
         workspace: Option<PathBuf>,
-        /// Do not install the Claude Code hooks in the workspace.
+        /// The branch the mission's work lands on (default: the branch
+        /// checked out here).
+        #[arg(long, value_name = "BRANCH")]
+        target: Option<String>,
+        /// Who approves the mission's work: none, deputy, human or agent
+        /// (default: the repository's `review` setting).
+        #[arg(long, value_name = "POLICY")]
+        review: Option<String>,
+        /// Do not install the agent's hooks in the workspace.
         #[arg(long)]
         no_hooks: bool,
     },
@@ -49,6 +57,10 @@ pub enum MissionCommand {
     },
     /// Archive a mission: hidden from `mission list` and `summary --scope all`.
     Archive { id: String },
+    /// Bring the mission's integration branch onto its target: a
+    /// fast-forward, or a merge commit when the target moved; only when
+    /// the target is not checked out or is checked out in a clean worktree.
+    Land { id: Option<String> },
 }
 
 pub fn run(s: &Session, cmd: &MissionCommand, out: &Out) -> Result<()> {
@@ -63,11 +75,19 @@ pub fn run(s: &Session, cmd: &MissionCommand, out: &Out) -> Result<()> {
             title,
             description,
             workspace,
+            target,
+            review,
             no_hooks,
         } => {
+            let review = review
+                .as_deref()
+                .map(|r| r.parse::<crate::model::ReviewPolicy>())
+                .transpose()?;
             let m = mission::create(
                 s,
                 &NewMission {
+                    target: target.clone(),
+                    review,
                     title: title.clone(),
                     description: description.clone(),
                     workspace: workspace.clone(),
@@ -135,6 +155,31 @@ pub fn run(s: &Session, cmd: &MissionCommand, out: &Out) -> Result<()> {
             let m = mission::archive(s, parse_id(id, MissionId::parse)?)?;
             print_mission(out, &m);
         }
+        MissionCommand::Land { id } => {
+            let l = crate::ops::land::land(s, pick(id)?)?;
+            if out.json {
+                out.json(&to_json(&l));
+            } else if l.how == "up-to-date" {
+                out.line(format!(
+                    "{}: {} is already on {}",
+                    l.mission, l.integration, l.target
+                ));
+            } else {
+                out.line(format!(
+                    "{}: landed {} on {} ({}): {}..{}{}",
+                    l.mission,
+                    l.integration,
+                    l.target,
+                    l.how,
+                    &l.from[..10],
+                    &l.to[..10],
+                    l.worktree
+                        .as_ref()
+                        .map(|w| format!(", checked out in {}", w.display()))
+                        .unwrap_or_default()
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -147,6 +192,21 @@ fn print_mission(out: &Out, m: &Mission) {
     out.line(format!("{}  {}", m.id, multi_line(&m.title)));
     out.line(format!("status:     {}", m.status));
     out.line(format!("workspace:  {}", m.workspace));
+    if let (Some(t), Some(i)) = (&m.target, &m.integration) {
+        out.line(format!("target:     {t} (work lands on {i})"));
+    }
+    if let Some(r) = m.review {
+        out.line(format!("review:     {r}"));
+    }
+    if let Some(l) = &m.landed {
+        out.line(format!(
+            "landed:     {} on {} ({}) at {}",
+            &l.commit[..l.commit.len().min(10)],
+            l.target,
+            l.how,
+            l.at
+        ));
+    }
     out.line(format!(
         "created:    {} by {}",
         m.created_at,

@@ -10,6 +10,7 @@ mod mail;
 mod mission;
 mod query;
 mod render;
+mod review;
 mod session;
 mod work;
 mod work_order;
@@ -87,6 +88,18 @@ pub enum Command {
     Work(work::WorkCommand),
     /// Apply a pending direct edit of the grove's assigned-work.json.
     Apply(work::ApplyArgs),
+    /// What a reviewer needs: acceptance criteria, the diff against the
+    /// integration branch, the check's result, the notes.
+    Review(review::ReviewArgs),
+    /// Approve work in review; the merge train then lands it.
+    Approve(review::ApproveArgs),
+    /// Send work in review back to its grove, with the reason.
+    Reject(review::RejectArgs),
+    /// Run the merge train: land approved work on the integration branch.
+    Merge(review::MergeArgs),
+    /// Files attached to a work order, kept on the ledger.
+    #[command(subcommand)]
+    Artifact(review::ArtifactCommand),
     /// Messages between the deputy and the IMPs.
     #[command(subcommand)]
     Mail(mail::MailCommand),
@@ -227,6 +240,11 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Discover(args) => work::discover(&session, args, out),
         Command::Work(cmd) => work::work(&session, cmd, out),
         Command::Apply(args) => work::apply(&session, args, out),
+        Command::Review(args) => review::show(&session, args, out),
+        Command::Approve(args) => review::approve(&session, args, out),
+        Command::Reject(args) => review::reject(&session, args, out),
+        Command::Merge(args) => review::merge(&session, args, out),
+        Command::Artifact(cmd) => review::artifact(&session, cmd, out),
         Command::Mail(cmd) => mail::run(&session, cmd, out),
         Command::Prime(args) => agent::prime(&session, args, out),
         Command::Hooks(cmd) => agent::hooks(&session, cmd, out),

@@ -18,6 +18,10 @@ pub struct WatchArgs {
     /// Assign ready work to idle groves automatically.
     #[arg(long)]
     pub dispatch: bool,
+    /// Run the merge train as work is approved (approved work lands on the
+    /// mission's integration branch).
+    #[arg(long)]
+    pub merge: bool,
     /// Report an assignment without a report for this long (e.g. 10m, 90s).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub idle_after: String,
@@ -49,6 +53,9 @@ pub struct DeployArgs {
     /// Run the watcher with --dispatch.
     #[arg(long)]
     pub dispatch: bool,
+    /// Run the watcher with --merge.
+    #[arg(long)]
+    pub merge: bool,
     /// Passed to the watcher.
     #[arg(long, value_name = "DURATION")]
     pub idle_after: Option<String>,
@@ -96,6 +103,7 @@ pub fn watch(opts: &crate::ops::Options, args: &WatchArgs) -> Result<()> {
             mission,
             socket: args.socket.clone(),
             dispatch: args.dispatch,
+            merge: args.merge,
             idle_after: watch::parse_duration(&args.idle_after)?,
             interval: watch::parse_duration(&args.interval)?
                 .max(std::time::Duration::from_millis(20)),
@@ -122,6 +130,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, out: &Out) -> Result<()> {
         m,
         &WatchFlags {
             dispatch: args.dispatch,
+            merge: args.merge,
             idle_after: args.idle_after.clone(),
             interval: args.interval.clone(),
             nudge_timeout: args.nudge_timeout.clone(),

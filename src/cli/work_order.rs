@@ -36,6 +36,10 @@ pub enum WorkOrderCommand {
         /// A label (repeatable).
         #[arg(long, value_name = "LABEL")]
         label: Vec<String>,
+        /// Who approves this work: none, deputy, human or agent (default:
+        /// the mission's, else the repository's `review` setting).
+        #[arg(long, value_name = "POLICY")]
+        review: Option<crate::model::ReviewPolicy>,
     },
     /// List work orders of a mission.
     List {
@@ -88,6 +92,9 @@ pub enum WorkOrderCommand {
         pin: bool,
         #[arg(long)]
         unpin: bool,
+        /// Who approves this work: none, deputy, human or agent.
+        #[arg(long, value_name = "POLICY")]
+        review: Option<crate::model::ReviewPolicy>,
     },
     /// Claim ready work for yourself (or `--as ACTOR`): ready -> in_progress.
     Claim { id: String },
@@ -133,8 +140,10 @@ pub fn run(s: &Session, cmd: &WorkOrderCommand, out: &Out) -> Result<()> {
             kind,
             acceptance,
             label,
+            review,
         } => {
             let new = NewWorkOrder {
+                review: *review,
                 title: title.clone(),
                 description: description.clone(),
                 mission: mission_id(mission)?,
@@ -219,9 +228,11 @@ pub fn run(s: &Session, cmd: &WorkOrderCommand, out: &Out) -> Result<()> {
             remove_label,
             pin,
             unpin,
+            review,
         } => {
             let ids = parse_ids(ids, WorkOrderId::parse)?;
             let changes = Changes {
+                review: *review,
                 title: title.clone(),
                 description: description.clone(),
                 append: append.clone(),
@@ -344,6 +355,60 @@ fn print_detail(out: &Out, detail: &ops::Detail) {
     }
     if wo.pinned {
         lines.push("pinned:      yes".into());
+    }
+    if let Some(r) = wo.reviews {
+        lines.push(format!("reviews:     {r}"));
+    }
+    if let Some(r) = wo.review {
+        lines.push(format!("review:      {r}"));
+    }
+    if let Some(e) = &wo.evidence {
+        lines.push(format!(
+            "handed in:   {} at {} ({} commit(s), {} file(s) +{} -{}){}",
+            e.branch,
+            &e.head[..e.head.len().min(10)],
+            e.commits,
+            e.files,
+            e.insertions,
+            e.deletions,
+            e.check
+                .as_ref()
+                .map(|c| format!(
+                    ", check {}",
+                    if c.passed() {
+                        "passed".to_string()
+                    } else {
+                        c.exit
+                            .map_or("killed".into(), |x| format!("failed (exit {x})"))
+                    }
+                ))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(a) = &wo.approval {
+        lines.push(format!(
+            "approval:    {} ({}){}",
+            a.state,
+            a.policy,
+            a.by.as_deref()
+                .map(|b| format!(" by {}", one_line(b)))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(l) = &wo.landed {
+        lines.push(format!(
+            "landed:      {} at {}",
+            l.integration,
+            &l.commit[..l.commit.len().min(10)]
+        ));
+    }
+    if !wo.artifacts.is_empty() {
+        let names: Vec<String> = wo
+            .artifacts
+            .iter()
+            .map(|a| format!("{} ({} bytes)", a.name, a.size))
+            .collect();
+        lines.push(format!("artifacts:   {}", names.join(", ")));
     }
     lines.push(format!(
         "created:     {} by {}",

@@ -23,6 +23,8 @@ use gix::refs::FullName;
 use crate::error::{Error, Result};
 use crate::store::FileLock;
 
+pub mod branches;
+pub mod merge;
 pub mod refs;
 pub mod worktree;
 
@@ -725,8 +727,13 @@ impl Ledger {
 
     /// The worktree that has the ledger branch checked out, if one does.
     fn checked_out_in(&self) -> Result<Option<PathBuf>> {
+        self.worktree_on(&self.branch)
+    }
+
+    /// The worktree that has `branch` checked out, if one does.
+    fn worktree_on(&self, branch: &str) -> Result<Option<PathBuf>> {
         let common = self.repo.common_dir();
-        let wanted = format!("ref: refs/heads/{}", self.branch);
+        let wanted = format!("ref: refs/heads/{branch}");
         let holds = |head: &Path| std::fs::read_to_string(head).is_ok_and(|t| t.trim() == wanted);
         if holds(&common.join("HEAD")) {
             let dir = if self.repo.is_bare() {

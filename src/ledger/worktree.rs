@@ -70,6 +70,21 @@ pub fn add_existing(common_dir: &Path, path: &Path, branch: &str) -> Result<()> 
     Ok(())
 }
 
+/// `git update-ref -d <name> <old>`: deletes a ref only if it still
+/// points at `old`.
+pub fn delete_ref_if(common_dir: &Path, name: &str, old: &str) -> Result<()> {
+    let mut cmd = git(common_dir);
+    cmd.args(["update-ref", "-d", name, old]);
+    let out = run(cmd, "delete a ref")?;
+    if !out.status.success() {
+        return Err(Error::environment(format!(
+            "git update-ref -d {name} failed: {}",
+            stderr_line(&out)
+        )));
+    }
+    Ok(())
+}
+
 /// `git worktree add -b <branch> <path> <base>`.
 pub fn add(common_dir: &Path, path: &Path, branch: &str, base: &str) -> Result<()> {
     let mut cmd = git(common_dir);

@@ -114,6 +114,9 @@ pub struct AssignedWork {
     pub summary: Option<String>,
     #[serde(default)]
     pub notes: Vec<AssignedNote>,
+    /// For a review work order: the work order it reviews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<WorkOrderId>,
 }
 
 impl AssignedWork {
@@ -139,6 +142,7 @@ impl AssignedWork {
                     text: n.text.clone(),
                 })
                 .collect(),
+            reviews: wo.reviews,
         }
     }
 }
@@ -267,7 +271,10 @@ impl Assignment {
         self.next = self
             .work_orders
             .iter()
-            .filter(|w| !w.status.is_closed() && w.status != Status::Blocked)
+            // Work handed in for review waits for its review and merge.
+            .filter(|w| {
+                !w.status.is_closed() && !matches!(w.status, Status::Blocked | Status::Review)
+            })
             .filter(|w| !open_children(w.id))
             .find(|w| w.depends_on.iter().all(|&d| done(d)))
             .map(|w| w.id);
@@ -407,6 +414,7 @@ pub fn diff_edit(old: &Assignment, new: &Assignment) -> Result<Vec<Edit>, String
             ("parent", o.parent == n.parent),
             ("depends_on", o.depends_on == n.depends_on),
             ("acceptance", o.acceptance == n.acceptance),
+            ("reviews", o.reviews == n.reviews),
         ];
         if let Some((field, _)) = fixed.iter().find(|(_, same)| !same) {
             return Err(format!(

@@ -16,6 +16,20 @@ use crate::error::Error;
 
 pub const FORMAT: u32 = 1;
 
+/// What `orc mission land` last did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissionLanded {
+    /// The branch landed on.
+    pub target: String,
+    /// The target's commit afterwards.
+    pub commit: String,
+    /// `fast-forward` or `merge`.
+    pub how: String,
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MissionStatus {
@@ -73,6 +87,18 @@ pub struct Mission {
     pub completed_at: Option<Timestamp>,
     #[serde(default)]
     pub archived_at: Option<Timestamp>,
+    /// The branch the mission's work lands on (`orc mission land`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The branch orc merges approved work onto, started from the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+    /// Who must approve the mission's work (overrides the repository's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<super::review::ReviewPolicy>,
+    /// The last `orc mission land`: the target's commit after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landed: Option<MissionLanded>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

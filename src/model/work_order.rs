@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::actor::check_actor;
 use super::id::{MissionId, WorkOrderId};
+use super::review::{Approval, ArtifactRef, Evidence, Landed, ReviewPolicy};
 use super::status::{Priority, Shown, Status};
 use super::time::Timestamp;
 
@@ -71,6 +72,24 @@ pub struct WorkOrder {
     /// What the finished work amounts to, given on completion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Who must approve it (overrides the mission's and the repository's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewPolicy>,
+    /// For a review work order: the work order it reviews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<WorkOrderId>,
+    /// What the IMP's report of the work recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// The review of the reported work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// Where the work landed on the integration branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landed: Option<Landed>,
+    /// Files attached on the ledger (`orc artifact add`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactRef>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -112,6 +131,12 @@ impl WorkOrder {
             blocked_reason: None,
             blocked_from: None,
             summary: None,
+            review: None,
+            reviews: None,
+            evidence: None,
+            approval: None,
+            landed: None,
+            artifacts: Vec::new(),
             extra: Default::default(),
         }
     }
@@ -177,6 +202,18 @@ impl WorkOrder {
             return Err(format!(
                 "field `blocked_from`: must be assigned or in_progress, not {from}"
             ));
+        }
+        if self.reviews == Some(self.id) {
+            return Err(format!("field `reviews`: {} cannot review itself", self.id));
+        }
+        for (i, a) in self.artifacts.iter().enumerate() {
+            super::review::check_artifact_name(&a.name)
+                .map_err(|e| format!("field `artifacts[{i}].name`: {e}"))?;
+        }
+        if let Some(a) = &self.approval
+            && let Some(by) = &a.by
+        {
+            check_actor(by).map_err(|e| format!("field `approval.by`: {e}"))?;
         }
         Ok(())
     }

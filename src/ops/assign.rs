@@ -33,6 +33,19 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
             grove.mission
         )));
     }
+    // New work starts from the work that has landed (best effort: a grove
+    // that cannot be brought up to date works from where it is).
+    if last_good_assignment(s, grove_id)
+        .ok()
+        .flatten()
+        .is_none_or(|a| !a.is_active())
+        && let Err(e) = catch_up(s, grove_id)
+    {
+        tracing::warn!(
+            "cannot bring {grove_id} up to its integration branch: {}",
+            e.message
+        );
+    }
     report::transaction(s, |ws| {
         // The parent's subtree and the dependencies outside it are the
         // mission's shape: the commit is made only if no work order of the
@@ -43,9 +56,16 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
             .read_view(&super::records::grove_ledger_path(grove_id, GROVE_FILE))?;
         let loaded = workset::read_shape(ws.tx(), mission, &dir)?;
         let subtree = descendants(&loaded, id);
-        if let Some(a) = ws.assignment(grove_id)?
+        let current = ws.assignment(grove_id)?.cloned();
+        if let Some(a) = &current
             && a.is_active()
         {
+            // A grove whose own work waits on review can review another's
+            // meanwhile: the review work order joins its assignment.
+            let wo = ws.order(id)?.clone();
+            if waits_on_review(a) && wo.reviews.is_some() && descendants(&loaded, id).is_empty() {
+                return join_review(ws, &wo, grove_id, &loaded);
+            }
             return Err(Error::conflict(format!(
                 "{grove_id} already holds an active assignment: {} ({})",
                 a.work_order,
@@ -65,6 +85,9 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
             ws.order(*wid)?;
         }
         let root = ws.order(id)?.clone();
+        if let Some(why) = own_review(&loaded, &root, grove_id) {
+            return Err(Error::conflict(why));
+        }
         if root.status != Status::Ready {
             return Err(Error::conflict(format!(
                 "{id} is {}{}; only ready work can be assigned",
@@ -145,6 +168,99 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
             "{grove_id}'s {ASSIGNMENT_FILE} is missing after assign"
         ))
     })
+}
+
+/// Brings a grove that holds nothing unmerged up to its mission's
+/// integration branch (`git merge --ff-only` in the grove), so that new
+/// work starts from the work that has landed. Leaves it alone (false) when
+/// its branch has commits the integration branch has not, when it has
+/// changes, or when another branch is checked out there.
+fn catch_up(s: &Session, id: GroveId) -> Result<bool> {
+    let g = s.ledger_grove(id)?;
+    let Some(integration) = s.ledger_mission(g.mission)?.integration else {
+        return Ok(false);
+    };
+    let path = std::path::Path::new(&g.path);
+    let Some(tip) = s.ledger.branch_tip(&integration)? else {
+        return Ok(false);
+    };
+    let here = s.ledger.checked_out(&g.branch)?;
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if !here.is_some_and(|h| same(&h, path)) {
+        return Ok(false);
+    }
+    let head = crate::ledger::merge::head(path)?;
+    if head == tip || !s.ledger.is_ancestor(head, tip)? || !crate::ledger::merge::is_clean(path)? {
+        return Ok(false);
+    }
+    crate::ledger::merge::fast_forward(path, tip)?;
+    Ok(true)
+}
+
+/// Whether an active assignment waits only on the review (and landing) of
+/// its work: nothing is next and every open work order is in review.
+pub fn waits_on_review(a: &Assignment) -> bool {
+    a.is_active()
+        && a.next.is_none()
+        && a.work_orders
+            .iter()
+            .filter(|w| !w.status.is_closed())
+            .all(|w| w.status == Status::Review)
+}
+
+/// Why `wo` may not go to `grove`: it reviews work done there.
+fn own_review(loaded: &Loaded, wo: &WorkOrder, grove: GroveId) -> Option<String> {
+    let reviewed = loaded.get(wo.reviews?)?;
+    (reviewed.assignee.as_deref() == Some(model::actor::imp(grove).as_str())).then(|| {
+        format!(
+            "{} reviews {}, which {grove} did; another grove reviews it",
+            wo.id, reviewed.id
+        )
+    })
+}
+
+/// Adds review work order `wo` to `grove`'s assignment, which waits on
+/// review of its own work.
+fn join_review(
+    ws: &mut workset::WorkSet,
+    wo: &WorkOrder,
+    grove: GroveId,
+    loaded: &Loaded,
+) -> Result<(Assignment, Message)> {
+    if let Some(why) = own_review(loaded, wo, grove) {
+        return Err(Error::conflict(why));
+    }
+    if wo.status != Status::Ready {
+        return Err(Error::conflict(format!(
+            "{} is {}; only ready work can be assigned",
+            wo.id, wo.status
+        )));
+    }
+    let imp = model::actor::imp(grove);
+    ws.change(wo.id, move |w, _| {
+        w.status = Status::Assigned;
+        w.assignee = Some(imp);
+        Ok(format!(
+            "ready -> assigned to {grove} (joins its assignment)"
+        ))
+    })?;
+    ws.join_assignment(grove, wo.id);
+    let a = ws
+        .assignment(grove)?
+        .cloned()
+        .ok_or_else(|| Error::internal(format!("{grove}'s assignment vanished")))?;
+    let message = Message::new(
+        "assign",
+        format!(
+            "{}: ready -> assigned to {grove} (joins its assignment)",
+            wo.id
+        ),
+    );
+    Ok((a, message))
 }
 
 /// The descendants of `id` (children, their children, ...), in id order.
@@ -232,10 +348,10 @@ pub fn discover(s: &Session, mission: MissionId, auto_claim: bool) -> Result<Dis
         idle_groves: idle,
         assigned: None,
     };
-    if auto_claim && let (Some(wo), Some(grove)) = (out.ready.first(), out.idle_groves.first()) {
-        let a = assign(s, wo.id, *grove)?;
-        out.ready.remove(0);
-        out.idle_groves.remove(0);
+    if auto_claim && let Some(&(wo, grove)) = plan(s, mission, |_| true)?.first() {
+        let a = assign(s, wo, grove)?;
+        out.ready.retain(|w| w.id != wo);
+        out.idle_groves.retain(|g| *g != grove);
         out.assigned = Some(a);
     }
     Ok(out)
@@ -253,6 +369,17 @@ pub fn dispatchable_in(
     mission: MissionId,
     loaded: &Loaded,
 ) -> Result<(Vec<WorkOrder>, Vec<GroveId>)> {
+    let (ready, idle, _) = candidates(s, mission, loaded)?;
+    Ok((ready, idle))
+}
+
+/// Ready leaf work, idle groves, and groves whose work waits on review
+/// (they can take review work orders).
+fn candidates(
+    s: &Session,
+    mission: MissionId,
+    loaded: &Loaded,
+) -> Result<(Vec<WorkOrder>, Vec<GroveId>, Vec<GroveId>)> {
     let ready: Vec<WorkOrder> = loaded
         .ready()
         .into_iter()
@@ -261,19 +388,52 @@ pub fn dispatchable_in(
         .collect();
     let (groves, _) = s.groves()?;
     let mut idle = Vec::new();
+    let mut reviewing = Vec::new();
     for g in groves
         .iter()
         .filter(|g| g.mission == mission && g.status == GroveStatus::Active)
     {
         let Ok(dir) = s.grove_dir(g.id) else { continue };
-        let busy = match last_good_assignment(s, g.id) {
-            Ok(Some(a)) => a.is_active(),
-            Ok(None) => false,
-            Err(_) => true,
-        };
-        if !busy && dir.exists() {
-            idle.push(g.id);
+        if !dir.exists() {
+            continue;
+        }
+        match last_good_assignment(s, g.id) {
+            Ok(Some(a)) if waits_on_review(&a) => reviewing.push(g.id),
+            Ok(Some(a)) if a.is_active() => {}
+            Ok(_) => idle.push(g.id),
+            Err(_) => {}
         }
     }
-    Ok((ready, idle))
+    Ok((ready, idle, reviewing))
+}
+
+/// What dispatch assigns now: each ready work order (most urgent first)
+/// to a grove that `available` accepts. Review work orders go to a grove
+/// other than the one whose work they review, preferably one that waits on
+/// review itself; other work goes to idle groves.
+pub fn plan(
+    s: &Session,
+    mission: MissionId,
+    available: impl Fn(GroveId) -> bool,
+) -> Result<Vec<(WorkOrderId, GroveId)>> {
+    let loaded = Loaded::read(&s.mission_dir(mission)?)?;
+    let (ready, idle, reviewing) = candidates(s, mission, &loaded)?;
+    let mut idle: Vec<GroveId> = idle.into_iter().filter(|g| available(*g)).collect();
+    let mut reviewing: Vec<GroveId> = reviewing.into_iter().filter(|g| available(*g)).collect();
+    let mut out = Vec::new();
+    for wo in &ready {
+        let allowed = |g: &GroveId| own_review(&loaded, wo, *g).is_none();
+        let pick = if wo.reviews.is_some() {
+            match reviewing.iter().position(allowed) {
+                Some(i) => Some(reviewing.remove(i)),
+                None => idle.iter().position(allowed).map(|i| idle.remove(i)),
+            }
+        } else {
+            (!idle.is_empty()).then(|| idle.remove(0))
+        };
+        if let Some(g) = pick {
+            out.push((wo.id, g));
+        }
+    }
+    Ok(out)
 }

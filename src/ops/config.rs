@@ -32,7 +32,37 @@ pub struct Key {
 }
 
 /// Every key orc knows.
-pub const KEYS: [Key; 2] = [
+pub const KEYS: [Key; 8] = [
+    Key {
+        name: "check",
+        shape: Shape::Text,
+        about: "the project's check, a command run with sh -c (in the grove when an IMP reports work, on the merge result before the integration branch moves)",
+    },
+    Key {
+        name: "review",
+        shape: Shape::Text,
+        about: "who approves work before it is merged: none (default), deputy, human or agent",
+    },
+    Key {
+        name: "agents",
+        shape: Shape::List,
+        about: "actors that are agents (besides DEPUTY-… and IMP-…): they may never pass a `human` review",
+    },
+    Key {
+        name: "merge.strategy",
+        shape: Shape::Text,
+        about: "how the merge train brings work onto the integration branch: merge (default, a merge commit), rebase or squash",
+    },
+    Key {
+        name: "merge.batch",
+        shape: Shape::Text,
+        about: "how many approved work orders the train merges and checks together (default 1); a failing batch is bisected",
+    },
+    Key {
+        name: "artifacts.max_bytes",
+        shape: Shape::Text,
+        about: "the largest artifact the ledger takes (default 10485760, 10 MiB)",
+    },
     Key {
         name: "grove.copy",
         shape: Shape::List,
@@ -72,8 +102,33 @@ pub fn read(s: &Session) -> Result<Map<String, Value>> {
 }
 
 fn lookup<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m Value> {
-    let (section, leaf) = name.split_once('.')?;
-    map.get(section)?.get(leaf)
+    match name.split_once('.') {
+        Some((section, leaf)) => map.get(section)?.get(leaf),
+        None => map.get(name),
+    }
+}
+
+/// Checks a value against what its key allows (beyond its shape).
+fn allowed(name: &str, v: &Value) -> std::result::Result<(), String> {
+    let text = v.as_str().unwrap_or("");
+    match name {
+        "review" => text
+            .parse::<crate::model::ReviewPolicy>()
+            .map(|_| ())
+            .map_err(|e| e.message),
+        "merge.strategy" if !["merge", "rebase", "squash"].contains(&text) => Err(format!(
+            "{text:?} is not a strategy (merge, rebase or squash)"
+        )),
+        "merge.batch" | "artifacts.max_bytes" if text.parse::<u64>().map_or(true, |n| n == 0) => {
+            Err(format!("{text:?} is not a positive whole number"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A text setting (None when unset).
+pub fn text(s: &Session, name: &str) -> Result<Option<String>> {
+    Ok(get(s, name)?.and_then(|v| v.as_str().map(str::to_string)))
 }
 
 /// The value of `name`, checked against its shape (None: not set).
@@ -136,7 +191,9 @@ pub fn set(s: &Session, name: &str, values: &[String]) -> Result<Option<Value>> 
             "{name}: empty values are not allowed"
         )));
     }
-    let (section, leaf) = name.split_once('.').expect("known keys are dotted");
+    if let Some(v) = &value {
+        allowed(name, v).map_err(|e| Error::usage(format!("{name}: {e}")))?;
+    }
     let ledger = &s.ledger;
     tx::run(s, |tx| {
         tx.lock(
@@ -145,26 +202,38 @@ pub fn set(s: &Session, name: &str, values: &[String]) -> Result<Option<Value>> 
             "the shared settings",
         )?;
         let mut map = read(s)?;
-        let sect = map
-            .entry(section.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(sect) = sect else {
-            return Err(Error::invalid(format!(
-                "{}:{FILE}: `{section}` is not an object",
-                ledger.branch()
-            )));
-        };
-        let before = sect.get(leaf).cloned();
-        match &value {
-            Some(v) => {
-                sect.insert(leaf.to_string(), v.clone());
+        let before = lookup(&map, name).cloned();
+        match name.split_once('.') {
+            Some((section, leaf)) => {
+                let sect = map
+                    .entry(section.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(sect) = sect else {
+                    return Err(Error::invalid(format!(
+                        "{}:{FILE}: `{section}` is not an object",
+                        ledger.branch()
+                    )));
+                };
+                match &value {
+                    Some(v) => {
+                        sect.insert(leaf.to_string(), v.clone());
+                    }
+                    None => {
+                        sect.remove(leaf);
+                    }
+                }
+                if sect.is_empty() {
+                    map.remove(section);
+                }
             }
-            None => {
-                sect.remove(leaf);
-            }
-        }
-        if sect.is_empty() {
-            map.remove(section);
+            None => match &value {
+                Some(v) => {
+                    map.insert(name.to_string(), v.clone());
+                }
+                None => {
+                    map.remove(name);
+                }
+            },
         }
         let mut out = Map::new();
         out.insert("format".into(), Value::from(1));

@@ -289,6 +289,8 @@ pub struct Removed {
     pub grove: Grove,
     /// Set when the branch was kept because git refused to delete it.
     pub branch_kept: Option<String>,
+    /// The ref that keeps the branch's unmerged work (`--force`).
+    pub archived: Option<String>,
 }
 
 /// Removes a grove: its worktree (with git), its branch (unless
@@ -311,6 +313,33 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
             .with_hint(format!("`orc unassign {id}` first, or pass --force")));
         }
         assign::unassign(s, id)?;
+    }
+    // Custody: work on the branch that is not on the integration branch is
+    // never lost. Refused without --force; with it, kept under an archive
+    // ref.
+    let mut archived = None;
+    if !keep_branch && let Some((tip, count, base)) = unmerged(s, &grove)? {
+        if !force {
+            return Err(Error::conflict(format!(
+                "{id}'s branch {} has {count} commit(s) that are not on {base}",
+                grove.branch
+            ))
+            .with_hint(format!(
+                "let them land (`orc review`, `orc approve`, `orc merge`), keep the branch (--keep-branch), or pass --force: orc then keeps them under refs/orc/archive/{}/...",
+                grove.branch
+            )));
+        }
+        let name = format!("refs/orc/archive/{}/{}", grove.branch, s.now.unix());
+        if !s.ledger.set_ref(
+            &name,
+            None,
+            tip,
+            &s.author(),
+            &format!("orc: {id} removed with unmerged work"),
+        )? {
+            return Err(Error::conflict(format!("{name} exists already; try again")));
+        }
+        archived = Some(name);
     }
     let common = s.ledger.common_dir();
     let path = Path::new(&grove.path);
@@ -339,12 +368,39 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
         if let Some(why) = &branch_kept {
             message = message.line(format!("branch {} kept: {why}", g.branch));
         }
+        if let Some(r) = &archived {
+            message = message.line(format!("unmerged work of {} kept as {r}", g.branch));
+        }
         Ok((g, message))
     })?;
     Ok(Removed {
         grove: removed,
         branch_kept,
+        archived,
     })
+}
+
+/// The grove branch's tip, how many of its commits are not on the
+/// mission's integration branch (or, for a mission without one, the
+/// ledger's repository HEAD), and that branch's name; None when all are.
+fn unmerged(s: &Session, grove: &Grove) -> Result<Option<(gix::ObjectId, u32, String)>> {
+    let Some(tip) = s.ledger.branch_tip(&grove.branch)? else {
+        return Ok(None);
+    };
+    let base = match s.ledger_mission(grove.mission)?.integration {
+        Some(i) => s.ledger.branch_tip(&i)?.map(|t| (t, i)),
+        None => s
+            .ledger
+            .repo()
+            .head_id()
+            .ok()
+            .map(|h| (h.detach(), "HEAD".to_string())),
+    };
+    let Some((base, name)) = base else {
+        return Ok(None);
+    };
+    let size = crate::ledger::merge::size(&s.ledger.common_dir(), base, tip)?;
+    Ok((size.commits > 0).then_some((tip, size.commits, name)))
 }
 
 /// The lock of a grove's `grove.json`. It lives with the ledger's locks,

@@ -17,6 +17,50 @@ pub struct NewMission {
     pub description: String,
     /// The workspace directory; by default one under the missions root.
     pub workspace: Option<PathBuf>,
+    /// The branch the mission lands on (default: the branch checked out
+    /// where the mission is created).
+    pub target: Option<String>,
+    /// Who approves its work (default: the repository's `review`).
+    pub review: Option<model::ReviewPolicy>,
+}
+
+/// The integration branch of a mission: orc's own, beside the ledger
+/// (`orc/MISSION-001` cannot be: `orc` is the ledger branch's name, and git
+/// cannot have both `orc` and `orc/...`).
+pub fn integration_branch(id: MissionId) -> String {
+    format!("orc-mission/{id}")
+}
+
+/// The target of a new mission and the commit it points at: `--target`,
+/// else the branch checked out here; None for a repository without a
+/// commit on it yet (the mission then has no integration branch).
+fn resolve_target(s: &Session, explicit: Option<&str>) -> Result<Option<(String, gix::ObjectId)>> {
+    match explicit {
+        Some(t) => {
+            let t = t.strip_prefix("refs/heads/").unwrap_or(t);
+            model::check_branch_name(t).map_err(|e| Error::usage(format!("--target: {e}")))?;
+            match s.ledger.branch_tip(t)? {
+                Some(tip) => Ok(Some((t.to_string(), tip))),
+                None => Err(
+                    Error::not_found(format!("--target: there is no branch {t:?}"))
+                        .with_hint("name an existing branch, such as main"),
+                ),
+            }
+        }
+        None => {
+            let head = s
+                .ledger
+                .repo()
+                .head_name()
+                .ok()
+                .flatten()
+                .map(|n| n.shorten().to_string());
+            let Some(branch) = head.filter(|b| b != s.ledger.branch()) else {
+                return Ok(None);
+            };
+            Ok(s.ledger.branch_tip(&branch)?.map(|tip| (branch, tip)))
+        }
+    }
 }
 
 /// Creates a mission, its workspace and the workspace's `.orc/config.json`.
@@ -25,8 +69,10 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
     model::work_order::check_title(&new.title)
         .map_err(|e| Error::usage(e.replace("field `title`", "the title")))?;
     let explicit = new.workspace.as_ref().map(|dir| absolute(s, dir));
+    let target = resolve_target(s, new.target.as_deref())?;
     let mut created_dir: Option<PathBuf> = None;
     let mut config_written: Option<PathBuf> = None;
+    let mut created_branch: Option<(String, gix::ObjectId)> = None;
     let result = tx::run(s, |tx| {
         let slug_root = s
             .settings
@@ -65,6 +111,30 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
             ledger: Some(s.ledger.branch().to_string()),
             extra: Default::default(),
         })?;
+        // The integration branch, from the target's tip (once: the body
+        // may run again).
+        let integration = match &target {
+            Some((t, tip)) => {
+                let name = integration_branch(id);
+                if created_branch.as_ref().map(|(n, _)| n) != Some(&name) {
+                    if s.ledger.branch_tip(&name)?.is_some() {
+                        return Err(Error::conflict(format!(
+                            "branch {name:?} already exists; orc makes it for the mission"
+                        ))
+                        .with_hint("delete or rename it (`git branch -m`), then try again"));
+                    }
+                    let msg = format!("orc: {id} integration branch from {t}");
+                    if !s.ledger.set_branch(&name, None, *tip, &s.author(), &msg)? {
+                        return Err(Error::conflict(format!(
+                            "branch {name:?} appeared meanwhile"
+                        )));
+                    }
+                    created_branch = Some((name.clone(), *tip));
+                }
+                Some(name)
+            }
+            None => None,
+        };
         let mission = Mission {
             format: model::mission::FORMAT,
             id,
@@ -77,6 +147,10 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
             updated_at: s.now.clone(),
             completed_at: None,
             archived_at: None,
+            target: target.as_ref().map(|(t, _)| t.clone()),
+            integration,
+            review: new.review,
+            landed: None,
             extra: Default::default(),
         };
         tx.lock(
@@ -96,6 +170,13 @@ pub fn create(s: &Session, new: &NewMission) -> Result<Mission> {
         Ok((mission, message))
     });
     if result.is_err() {
+        if let Some((name, tip)) = &created_branch {
+            let _ = crate::ledger::worktree::delete_ref_if(
+                &s.ledger.common_dir(),
+                &format!("refs/heads/{name}"),
+                &tip.to_string(),
+            );
+        }
         if let Some(config) = config_written {
             let _ = fsio::remove_file_if_exists(&config);
         }
@@ -194,7 +275,7 @@ pub fn archive(s: &Session, id: MissionId) -> Result<Mission> {
 }
 
 /// Locks, re-reads, changes and commits a mission's record.
-fn mutate(
+pub(super) fn mutate(
     s: &Session,
     id: MissionId,
     op: &'static str,

@@ -3,6 +3,7 @@
 //! watcher both call these functions, so a direct edit and the equivalent
 //! command end in the same code path.
 
+pub mod artifact;
 pub mod aside;
 pub mod assign;
 pub mod config;
@@ -10,13 +11,16 @@ pub mod direct;
 pub mod grove;
 pub mod ids;
 pub mod init;
+pub mod land;
 pub mod mail;
 pub mod mission;
 pub mod query;
 pub mod records;
 pub mod report;
 pub mod restore;
+pub mod review;
 pub mod session;
+pub mod train;
 pub mod tx;
 pub mod work_order;
 pub mod workset;

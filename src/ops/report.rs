@@ -144,9 +144,14 @@ pub fn report(
             }
         }
     };
+    // Work handed in is measured (and checked) before any lock is taken.
+    let handin = match edit.status {
+        Some(Status::Done | Status::Review) => super::review::handin(s, grove, true)?,
+        _ => None,
+    };
     transaction(s, |ws| {
         ws.assignment(grove)?;
-        let subject = apply_edit(ws, &edit)?;
+        let subject = apply_edit(ws, &edit, handin.as_ref())?;
         let wo = ws.order(id)?.clone();
         Ok((wo, Message::new("work.report", subject)))
     })
@@ -177,8 +182,27 @@ fn default_target(a: &Assignment, report: &Report) -> Result<WorkOrderId> {
 
 /// Applies one IMP edit to a work order (the same for a command and for a
 /// direct edit of the file) and returns the commit subject.
-fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
+fn apply_edit(
+    ws: &mut WorkSet,
+    edit: &Edit,
+    handin: Option<&super::review::Handin>,
+) -> Result<String> {
     let id = edit.id;
+    // Work handed in with commits to land goes to review (see
+    // `super::review`); the reported status is then settled.
+    let mut handed: Option<String> = None;
+    let mut moved_by_handin: Option<(Status, Status)> = None;
+    if let (Some(h), Some(to @ (Status::Done | Status::Review))) = (handin, edit.status) {
+        let from = ws.order(id)?.status;
+        let actor = ws.session().actor.clone();
+        if let Some((now, summary)) = super::review::hand_in(ws, id, to, h, &actor)? {
+            handed = Some(summary);
+            if from != now {
+                moved_by_handin = Some((from, now));
+            }
+        }
+    }
+    let status_edit = if handed.is_some() { None } else { edit.status };
     let mut what: Vec<String> = Vec::new();
     let mut moved: Option<(Status, Status)> = None;
     let mut recovered = false;
@@ -217,7 +241,10 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
     ws.change(id, |wo, cx| {
         let from = wo.status;
         let mut steps = Vec::new();
-        if let Some(to) = edit.status
+        if let Some(h) = &handed {
+            steps.push(h.clone());
+        }
+        if let Some(to) = status_edit
             && wo.status != to
         {
             // An IMP may report review or done on work it never started:
@@ -281,7 +308,7 @@ fn apply_edit(ws: &mut WorkSet, edit: &Edit) -> Result<String> {
     }
     // The subject names the status change when there is one (as the
     // equivalent command would), else the last thing done.
-    let headline = match moved {
+    let headline = match moved.or(moved_by_handin) {
         Some((from, to)) => format!("{from} -> {to}"),
         None => what.last().cloned().unwrap_or_else(|| "no change".into()),
     };
@@ -396,8 +423,18 @@ fn apply_pending_once(
             a.extra = new.extra.clone();
         }
         let mut subjects = Vec::new();
+        let handin = if edits
+            .iter()
+            .any(|e| matches!(e.status, Some(Status::Done | Status::Review)))
+        {
+            // (The check runs for `orc work done|review` only: not inside
+            // the watcher. The train checks every merge anyway.)
+            super::review::handin(s, grove, false)?
+        } else {
+            None
+        };
         for edit in &edits {
-            subjects.push(apply_edit(ws, edit).map_err(|e| {
+            subjects.push(apply_edit(ws, edit, handin.as_ref()).map_err(|e| {
                 if e.message.ends_with(super::tx::CHANGED_UNDERNEATH) {
                     e
                 } else {

@@ -30,6 +30,8 @@ pub struct NewWorkOrder {
     pub kind: Option<String>,
     pub acceptance: Vec<String>,
     pub labels: Vec<String>,
+    /// Who approves it (default: the mission's, else the repository's).
+    pub review: Option<crate::model::ReviewPolicy>,
 }
 
 pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
@@ -112,6 +114,7 @@ pub fn create(s: &Session, new: &NewWorkOrder) -> Result<WorkOrder> {
             depends_on: depends_on.clone(),
             acceptance: new.acceptance.clone(),
             labels: new.labels.clone(),
+            review: new.review,
             ..WorkOrder::new(
                 id,
                 mission,
@@ -233,6 +236,7 @@ pub struct Changes {
     pub add_labels: Vec<String>,
     pub remove_labels: Vec<String>,
     pub pinned: Option<bool>,
+    pub review: Option<crate::model::ReviewPolicy>,
 }
 
 impl Changes {
@@ -248,6 +252,7 @@ impl Changes {
             && self.add_labels.is_empty()
             && self.remove_labels.is_empty()
             && self.pinned.is_none()
+            && self.review.is_none()
     }
 }
 
@@ -297,6 +302,12 @@ pub fn update(s: &Session, ids: &[WorkOrderId], changes: &Changes) -> Result<Vec
         if let Some(k) = &changes.kind {
             wo.kind = k.clone();
             what.push(format!("type {k}"));
+        }
+        if let Some(r) = changes.review
+            && wo.review != Some(r)
+        {
+            wo.review = Some(r);
+            what.push(format!("review {r}"));
         }
         for dep in &changes.add_deps {
             if *dep == wo.id {

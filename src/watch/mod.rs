@@ -44,6 +44,8 @@ pub struct Options {
     pub mission: Option<MissionId>,
     pub socket: Option<String>,
     pub dispatch: bool,
+    /// Run the merge train (`orc merge`) as work is approved.
+    pub merge: bool,
     pub idle_after: Duration,
     pub interval: Duration,
     pub reconcile: Duration,
@@ -189,6 +191,10 @@ struct Watcher {
     /// or rewritten away: a working copy still holding one is not an edit
     /// but a copy of discarded history, and gets the ledger's version back.
     discarded: HashSet<ObjectId>,
+    /// The merge train running for each mission (`--merge`), and the
+    /// ledger's tip when it was last started.
+    trains: HashMap<MissionId, std::process::Child>,
+    train_tip: HashMap<MissionId, ObjectId>,
 }
 
 impl Watcher {
@@ -240,6 +246,8 @@ impl Watcher {
             last_reconcile: Instant::now(),
             agents: HashMap::new(),
             discarded: HashSet::new(),
+            trains: HashMap::new(),
+            train_tip: HashMap::new(),
         })
     }
 
@@ -267,8 +275,11 @@ impl Watcher {
                 ", dispatching"
             } else {
                 ""
-            }
+            },
         );
+        if self.opts.merge {
+            println!("orc watch: running the merge train as work is approved");
+        }
         self.refresh_watches(&s)?;
         if first_run {
             // First start on this ledger: nothing to catch up on, but every
@@ -447,6 +458,9 @@ impl Watcher {
         self.process_ledger(&s);
         if self.opts.dispatch {
             self.dispatch(&s);
+        }
+        if self.opts.merge {
+            self.merge_trains(&s);
         }
     }
 
@@ -897,6 +911,9 @@ impl Watcher {
         if self.opts.dispatch {
             self.dispatch(s);
         }
+        if self.opts.merge {
+            self.merge_trains(s);
+        }
     }
 
     /// The tmux panes (None without tmux). Every grove whose agent pane is
@@ -913,6 +930,70 @@ impl Watcher {
         Some(panes)
     }
 
+    /// Starts the merge train (`orc merge --mission M --no-wait`, a child
+    /// process: a check may take minutes) of every watched mission with
+    /// approved work waiting, unless its train is running or nothing
+    /// changed on the ledger since it last ran.
+    fn merge_trains(&mut self, s: &Session) {
+        self.trains.retain(|m, child| match child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                if !status.success() {
+                    println!("orc watch: the merge train of {m} failed ({status})");
+                }
+                false
+            }
+            Err(_) => false,
+        });
+        let Ok(Some(tip)) = s.ledger.tip() else {
+            return;
+        };
+        let missions: Vec<MissionId> = self
+            .watched
+            .values()
+            .filter_map(|o| match o {
+                Owner::Mission(m) => Some(*m),
+                Owner::Grove(_) => None,
+            })
+            .collect();
+        for mission in missions {
+            if self.trains.contains_key(&mission) || self.train_tip.get(&mission) == Some(&tip) {
+                continue;
+            }
+            let Ok(dir) = s.mission_dir(mission) else {
+                continue;
+            };
+            let Ok(loaded) = ops::records::Loaded::read(&dir) else {
+                continue;
+            };
+            let approved = loaded.orders.iter().any(|w| {
+                w.status == model::Status::Review
+                    && w.approval
+                        .as_ref()
+                        .is_some_and(|a| a.state == model::review::ApprovalState::Approved)
+            });
+            if !approved {
+                continue;
+            }
+            self.train_tip.insert(mission, tip);
+            let exe = crate::agent::hooks::orc_binary();
+            let child = std::process::Command::new(&exe)
+                .args(["merge", "--no-wait", "--mission", &mission.to_string()])
+                .arg("--ledger")
+                .arg(s.ledger.branch())
+                .current_dir(&s.cwd)
+                .stdin(std::process::Stdio::null())
+                .spawn();
+            match child {
+                Ok(c) => {
+                    println!("orc watch: merge train of {mission} started");
+                    self.trains.insert(mission, c);
+                }
+                Err(e) => println!("orc watch: cannot start the merge train of {mission}: {e}"),
+            }
+        }
+    }
+
     /// Assigns ready work to idle groves whose agent is alive.
     fn dispatch(&mut self, s: &Session) {
         let missions: Vec<MissionId> = self
@@ -925,36 +1006,32 @@ impl Watcher {
             .collect();
         let panes = self.list_panes();
         for mission in missions {
-            let Ok((ready, idle)) = assign::dispatchable(s, mission) else {
+            let alive = |g: GroveId| match &panes {
+                // With tmux, only a grove whose agent is alive can take work.
+                Some(panes) => panes
+                    .iter()
+                    .any(|p| p.role == "imp" && p.grove == g.to_string() && !p.dead),
+                None => true,
+            };
+            // ...and is not waiting for a person or gone.
+            let Ok(plan) = assign::plan(s, mission, |g| alive(g) && self.agent_available(g)) else {
                 continue;
             };
-            let idle: Vec<GroveId> = idle
-                .into_iter()
-                .filter(|g| match &panes {
-                    // With tmux, only a grove whose agent is alive can take work.
-                    Some(panes) => panes
-                        .iter()
-                        .any(|p| p.role == "imp" && p.grove == g.to_string() && !p.dead),
-                    None => true,
-                })
-                // ...and is not waiting for a person or gone.
-                .filter(|g| self.agent_available(*g))
-                .collect();
+            if plan.is_empty() {
+                continue;
+            }
             let deputy = match s.with_actor(&model::actor::deputy(mission)) {
                 Ok(d) => d,
                 Err(_) => continue,
             };
-            for (wo, grove) in ready.iter().zip(idle) {
-                match assign::assign(&deputy, wo.id, grove) {
+            for (wo, grove) in plan {
+                match assign::assign(&deputy, wo, grove) {
                     Ok(_) => self.notifier.send(&Event::Dispatched {
                         grove,
                         mission,
-                        work_order: wo.id,
+                        work_order: wo,
                     }),
-                    Err(e) => println!(
-                        "orc watch: cannot dispatch {} to {grove}: {}",
-                        wo.id, e.message
-                    ),
+                    Err(e) => println!("orc watch: cannot dispatch {wo} to {grove}: {}", e.message),
                 }
             }
         }

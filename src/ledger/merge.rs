@@ -1,0 +1,407 @@
+//! Merging with git, in a worktree orc owns: the plumbing of the merge
+//! train (commits in, a merged commit out), and the measures of work an IMP
+//! hands in. Like [`super::worktree`], this runs the git command line for
+//! what gix cannot do (merges, rebases, a check in a real checkout), with
+//! argv only, the repository named explicitly and `GIT_*` cleared.
+//!
+//! Nothing here moves a branch: the train works on a detached HEAD in its
+//! own worktree; the caller moves the integration branch by
+//! compare-and-swap once the result passed its check.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use gix::ObjectId;
+
+use crate::error::{Error, Result};
+
+/// How the train brings a work order's commits onto the integration branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// A merge commit (`git merge --no-ff`).
+    Merge,
+    /// The commits replayed on top (`git cherry-pick`).
+    Rebase,
+    /// One commit with all of the work (`git merge --squash`).
+    Squash,
+}
+
+impl Strategy {
+    pub fn parse(text: &str) -> Option<Strategy> {
+        match text {
+            "merge" => Some(Strategy::Merge),
+            "rebase" => Some(Strategy::Rebase),
+            "squash" => Some(Strategy::Squash),
+            _ => None,
+        }
+    }
+}
+
+fn git_in(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir);
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+fn git_common(common: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("--git-dir").arg(common);
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<Output> {
+    cmd.output()
+        .map_err(|e| Error::environment(format!("cannot run git to {what}: {e}")))
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn errors(out: &Output) -> String {
+    let mut t = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if t.is_empty() {
+        t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    }
+    t.lines().take(6).collect::<Vec<_>>().join("; ")
+}
+
+fn ok(out: Output, what: &str) -> Result<Output> {
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(Error::environment(format!(
+            "git failed to {what}: {}",
+            errors(&out)
+        )))
+    }
+}
+
+/// How much work `head` holds that `base` has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Size {
+    pub commits: u32,
+    pub files: u32,
+    pub insertions: u32,
+    pub deletions: u32,
+}
+
+/// The commits and the diff of `base...head` (what `head` adds since the
+/// two parted).
+pub fn size(common: &Path, base: ObjectId, head: ObjectId) -> Result<Size> {
+    let mut cmd = git_common(common);
+    cmd.args(["rev-list", "--count"])
+        .arg(format!("{base}..{head}"));
+    let commits = text(&ok(run(cmd, "count commits")?, "count commits")?)
+        .parse()
+        .unwrap_or(0);
+    let mut cmd = git_common(common);
+    cmd.args(["diff", "--shortstat"])
+        .arg(format!("{base}...{head}"));
+    let stat = text(&ok(run(cmd, "measure a diff")?, "measure a diff")?);
+    // " 3 files changed, 10 insertions(+), 2 deletions(-)"
+    let number = |word: &str| -> u32 {
+        stat.split(',')
+            .find(|p| p.contains(word))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(Size {
+        commits,
+        files: number("file"),
+        insertions: number("insertion"),
+        deletions: number("deletion"),
+    })
+}
+
+/// The patch of `base...head`, for a reviewer (cut at `max` bytes).
+pub fn diff(common: &Path, base: ObjectId, head: ObjectId, max: usize) -> Result<String> {
+    let mut cmd = git_common(common);
+    cmd.args(["diff", "--stat", "--patch"])
+        .arg(format!("{base}...{head}"));
+    let out = ok(run(cmd, "show a diff")?, "show a diff")?;
+    let mut t = String::from_utf8_lossy(&out.stdout).into_owned();
+    if t.len() > max {
+        let mut cut = max;
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        t.truncate(cut);
+        t.push_str("\n[... cut; `git diff BASE...HEAD` shows it all]\n");
+    }
+    Ok(t)
+}
+
+/// The commit `HEAD` of the worktree at `dir` is on.
+pub fn head(dir: &Path) -> Result<ObjectId> {
+    let mut cmd = git_in(dir);
+    cmd.args(["rev-parse", "HEAD"]);
+    let t = text(&ok(run(cmd, "read HEAD")?, "read HEAD")?);
+    ObjectId::from_hex(t.as_bytes())
+        .map_err(|_| Error::internal(format!("git rev-parse HEAD printed {t:?}")))
+}
+
+/// Whether the worktree at `dir` has no change (tracked or untracked, as
+/// `git status --porcelain` sees it).
+pub fn is_clean(dir: &Path) -> Result<bool> {
+    let mut cmd = git_in(dir);
+    cmd.args(["status", "--porcelain", "--untracked-files=normal"]);
+    Ok(text(&ok(
+        run(cmd, "read a worktree's status")?,
+        "read a worktree's status",
+    )?)
+    .is_empty())
+}
+
+/// `git merge --ff-only <commit>` in the worktree at `dir`.
+pub fn fast_forward(dir: &Path, commit: ObjectId) -> Result<()> {
+    let mut cmd = git_in(dir);
+    cmd.args(["merge", "--ff-only", "-q"])
+        .arg(commit.to_string());
+    ok(run(cmd, "fast-forward")?, "fast-forward").map(|_| ())
+}
+
+/// The train's worktree for a mission: made (detached) if it is not there.
+pub fn train_worktree(common: &Path, path: &Path, at: ObjectId) -> Result<PathBuf> {
+    if !path.join(".git").exists() {
+        let mut cmd = git_common(common);
+        cmd.args(["worktree", "prune"]);
+        let _ = run(cmd, "prune worktrees");
+        if let Some(parent) = path.parent() {
+            crate::store::fsio::create_dir_all(parent)?;
+        }
+        let mut cmd = git_common(common);
+        cmd.args(["worktree", "add", "--detach", "--quiet"])
+            .arg(path)
+            .arg(at.to_string());
+        ok(
+            run(cmd, "add the merge train's worktree")?,
+            "add the merge train's worktree",
+        )?;
+    }
+    Ok(path.to_path_buf())
+}
+
+/// Puts the train's worktree on `at`, detached, with nothing else in it.
+pub fn reset(dir: &Path, at: ObjectId) -> Result<()> {
+    for args in [vec!["merge", "--abort"], vec!["cherry-pick", "--abort"]] {
+        let mut cmd = git_in(dir);
+        cmd.args(&args);
+        let _ = run(cmd, "abort");
+    }
+    let mut cmd = git_in(dir);
+    cmd.args(["checkout", "-q", "--detach", "--force"])
+        .arg(at.to_string());
+    ok(
+        run(cmd, "check out the integration branch's tip")?,
+        "check out",
+    )?;
+    let mut cmd = git_in(dir);
+    cmd.args(["reset", "-q", "--hard"]).arg(at.to_string());
+    ok(run(cmd, "reset")?, "reset")?;
+    let mut cmd = git_in(dir);
+    cmd.args(["clean", "-q", "-fdx"]);
+    ok(run(cmd, "clean")?, "clean").map(|_| ())
+}
+
+/// What bringing one piece of work in did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Brought {
+    /// HEAD is now the new commit.
+    Done(ObjectId),
+    /// It conflicts with what is there; the files in conflict (the worktree
+    /// is back as it was).
+    Conflict(Vec<String>),
+    /// Nothing to bring (already there).
+    Nothing,
+}
+
+/// Brings `head` (a grove's work, whose commits since `base` are the work)
+/// onto the train worktree's HEAD with `strategy`, committing as `who`
+/// with `message`.
+pub fn bring(
+    dir: &Path,
+    strategy: Strategy,
+    base: ObjectId,
+    head: ObjectId,
+    who: (&str, &str),
+    time: i64,
+    message: &str,
+) -> Result<Brought> {
+    let before = self::head(dir)?;
+    let ident = |cmd: &mut Command| {
+        let date = format!("{time} +0000");
+        cmd.env("GIT_AUTHOR_NAME", who.0)
+            .env("GIT_AUTHOR_EMAIL", who.1)
+            .env("GIT_COMMITTER_NAME", who.0)
+            .env("GIT_COMMITTER_EMAIL", who.1)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            // The user's hooks and signing are for people's commits.
+            .args([
+                "-c",
+                "core.hooksPath=/dev/null",
+                "-c",
+                "commit.gpgsign=false",
+            ]);
+    };
+    let result = match strategy {
+        Strategy::Merge => {
+            let mut cmd = git_in(dir);
+            ident(&mut cmd);
+            cmd.args(["merge", "--no-ff", "--no-edit", "-q", "-m", message])
+                .arg(head.to_string());
+            run(cmd, "merge")?
+        }
+        Strategy::Squash => {
+            let mut cmd = git_in(dir);
+            ident(&mut cmd);
+            cmd.args(["merge", "--squash", "-q"]).arg(head.to_string());
+            let out = run(cmd, "merge --squash")?;
+            if out.status.success() {
+                if is_clean(dir)? {
+                    return Ok(Brought::Nothing);
+                }
+                let mut cmd = git_in(dir);
+                ident(&mut cmd);
+                cmd.args(["commit", "-q", "--no-verify", "-m", message]);
+                run(cmd, "commit")?
+            } else {
+                out
+            }
+        }
+        Strategy::Rebase => {
+            let mut cmd = git_common_of(dir)?;
+            cmd.args(["rev-list", "--reverse", "--no-merges"])
+                .arg(format!("{base}..{head}"));
+            let list = text(&ok(run(cmd, "list commits")?, "list commits")?);
+            let commits: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
+            if commits.is_empty() {
+                return Ok(Brought::Nothing);
+            }
+            let mut cmd = git_in(dir);
+            ident(&mut cmd);
+            cmd.args([
+                "cherry-pick",
+                "--allow-empty",
+                "--keep-redundant-commits",
+                "-x",
+            ])
+            .args(&commits);
+            run(cmd, "cherry-pick")?
+        }
+    };
+    if result.status.success() {
+        let after = self::head(dir)?;
+        return Ok(if after == before {
+            Brought::Nothing
+        } else {
+            Brought::Done(after)
+        });
+    }
+    // A conflict: which files, then back to where it was.
+    let mut cmd = git_in(dir);
+    cmd.args(["diff", "--name-only", "--diff-filter=U"]);
+    let files: Vec<String> = run(cmd, "list conflicts")
+        .map(|o| text(&o))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    reset(dir, before)?;
+    if files.is_empty() {
+        return Err(Error::environment(format!(
+            "git could not bring the work in: {}",
+            errors(&result)
+        )));
+    }
+    Ok(Brought::Conflict(files))
+}
+
+fn git_common_of(dir: &Path) -> Result<Command> {
+    let mut cmd = git_in(dir);
+    cmd.args(["rev-parse", "--git-common-dir"]);
+    let common = text(&ok(
+        run(cmd, "find the repository")?,
+        "find the repository",
+    )?);
+    let common = if Path::new(&common).is_absolute() {
+        PathBuf::from(common)
+    } else {
+        dir.join(common)
+    };
+    Ok(git_common(&common))
+}
+
+/// What a check did.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub exit: Option<i32>,
+    pub duration: Duration,
+    /// The end of what it printed (stdout and stderr, interleaved as they
+    /// came), at most `tail` bytes.
+    pub output: Vec<u8>,
+}
+
+/// Runs `command` with `sh -c` in `dir`, with its output captured.
+pub fn check(dir: &Path, command: &str, tail: usize) -> Result<Checked> {
+    let start = Instant::now();
+    let log = tempfile_path(dir);
+    let file = std::fs::File::create(&log).map_err(|e| Error::io("cannot create", &log, e))?;
+    let err = file
+        .try_clone()
+        .map_err(|e| Error::io("cannot open", &log, e))?;
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .status()
+        .map_err(|e| Error::environment(format!("cannot run the check `{command}`: {e}")))?;
+    let mut output = std::fs::read(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    if output.len() > tail {
+        output.drain(..output.len() - tail);
+    }
+    Ok(Checked {
+        exit: status.code(),
+        duration: start.elapsed(),
+        output,
+    })
+}
+
+fn tempfile_path(dir: &Path) -> PathBuf {
+    let base = std::env::temp_dir();
+    let _ = dir;
+    base.join(format!(
+        "orc-check-{}-{}.log",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ))
+}

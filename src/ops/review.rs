@@ -1,0 +1,425 @@
+//! Review: how work an IMP hands in is gated before the merge train takes
+//! it.
+//!
+//! When an IMP reports `done` (or `review`) on work whose grove branch has
+//! commits the mission's integration branch has not, the work order goes to
+//! `review` with its *evidence* (the branch head, the diff's size, the
+//! check's result) and an *approval* per the review policy (work order,
+//! else mission, else the repository's `review` setting, else `none`):
+//! `none` approves at once; `deputy` and `human` wait for `orc approve`;
+//! `agent` makes a review work order for another grove. A work order with
+//! nothing to land (no commits) is `done` at once, as before. It becomes
+//! `done` when the train lands it ([`super::train`]).
+
+use serde::Serialize;
+
+use super::session::Session;
+use super::tx::Message;
+use super::workset::{ChangeContext, WorkSet, set_status};
+use crate::error::{Error, Result};
+use crate::ledger::merge;
+use crate::model::review::{
+    Approval, ApprovalState, ArtifactRef, CheckResult, Evidence, ReviewPolicy,
+};
+use crate::model::{self, GroveId, Mission, Note, Status, WorkOrder, WorkOrderId};
+
+/// The end of a check's output kept as an artifact.
+pub const CHECK_TAIL: usize = 64 * 1024;
+
+/// What an IMP's report hands in, measured before the transaction.
+#[derive(Debug, Clone)]
+pub struct Handin {
+    pub evidence: Evidence,
+    /// The check's output (its tail), to store as an artifact.
+    pub check_output: Option<Vec<u8>>,
+}
+
+/// The review policy of `wo` in `mission`.
+pub fn policy(s: &Session, mission: &Mission, wo: &WorkOrder) -> ReviewPolicy {
+    wo.review
+        .or(mission.review)
+        .or_else(|| {
+            super::config::text(s, "review")
+                .ok()
+                .flatten()
+                .and_then(|t| t.parse().ok())
+        })
+        .unwrap_or(ReviewPolicy::None)
+}
+
+/// Measures what grove `grove` hands in: None when its mission has no
+/// integration branch (work is then `done` when reported, as before).
+/// With `run_check`, the repository's `check` runs in the grove.
+pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Handin>> {
+    let g = s.ledger_grove(grove)?;
+    let mission = s.ledger_mission(g.mission)?;
+    let Some(integration) = &mission.integration else {
+        return Ok(None);
+    };
+    let Some(base) = s.ledger.branch_tip(integration)? else {
+        return Ok(None);
+    };
+    let dir = std::path::Path::new(&g.path);
+    let head = merge::head(dir)?;
+    let size = merge::size(&s.ledger.common_dir(), base, head)?;
+    let (check, check_output) = match (
+        run_check && size.commits > 0,
+        super::config::text(s, "check")?,
+    ) {
+        (true, Some(command)) => {
+            let c = merge::check(dir, &command, CHECK_TAIL)?;
+            (
+                Some(CheckResult {
+                    command,
+                    exit: c.exit,
+                    duration_ms: c.duration.as_millis() as u64,
+                    artifact: Some("check.log".into()),
+                    extra: Default::default(),
+                }),
+                Some(c.output),
+            )
+        }
+        _ => (None, None),
+    };
+    Ok(Some(Handin {
+        evidence: Evidence {
+            branch: g.branch.clone(),
+            head: head.to_string(),
+            base: base.to_string(),
+            commits: size.commits,
+            files: size.files,
+            insertions: size.insertions,
+            deletions: size.deletions,
+            check,
+            at: s.now.clone(),
+            extra: Default::default(),
+        },
+        check_output,
+    }))
+}
+
+/// What an IMP's report of `to` (`done` or `review`) makes of work order
+/// `id`, given what it hands in: the status it goes to, and the steps for
+/// the commit message. Called inside the report's work set.
+pub fn hand_in(
+    ws: &mut WorkSet,
+    id: WorkOrderId,
+    to: Status,
+    handin: &Handin,
+    cx_actor: &str,
+) -> Result<Option<(Status, String)>> {
+    if handin.evidence.commits == 0 {
+        return Ok(None);
+    }
+    let s = ws.session();
+    let wo = ws.order(id)?.clone();
+    // A review work order hands in a verdict, not code.
+    if wo.reviews.is_some() {
+        return Ok(None);
+    }
+    let mission = s.ledger_mission(wo.mission)?;
+    let policy = policy(s, &mission, &wo);
+    let now = s.now.clone();
+    let mut artifacts = wo.artifacts.clone();
+    if let Some(bytes) = &handin.check_output {
+        let blob = super::artifact::stage(ws.tx(), id, "check.log", bytes)?;
+        artifacts.retain(|a| a.name != "check.log");
+        artifacts.push(ArtifactRef {
+            name: "check.log".into(),
+            size: bytes.len() as u64,
+            blob,
+            by: cx_actor.to_string(),
+            at: now.clone(),
+            extra: Default::default(),
+        });
+    }
+    // `done` under policy none is approved by the policy; an explicit
+    // request for review waits for a reviewer.
+    let approved = policy == ReviewPolicy::None && to == Status::Done;
+    let evidence = handin.evidence.clone();
+    let summary = format!(
+        "handed in: {} commit(s), {} file(s) +{} -{}{}",
+        evidence.commits,
+        evidence.files,
+        evidence.insertions,
+        evidence.deletions,
+        match &evidence.check {
+            Some(c) if c.passed() => ", check passed".to_string(),
+            Some(c) => format!(
+                ", check failed ({})",
+                c.exit.map_or("killed".into(), |e| format!("exit {e}"))
+            ),
+            None => String::new(),
+        }
+    );
+    ws.change(id, |wo, cx| {
+        if wo.status != Status::Review {
+            if wo.status == Status::Assigned {
+                set_status(wo, Status::InProgress, cx, None)?;
+            }
+            set_status(wo, Status::Review, cx, None)?;
+        }
+        wo.evidence = Some(evidence.clone());
+        wo.artifacts = artifacts.clone();
+        wo.landed = None;
+        wo.approval = Some(Approval {
+            state: if approved {
+                ApprovalState::Approved
+            } else {
+                ApprovalState::Pending
+            },
+            policy,
+            by: None,
+            at: approved.then(|| now.clone()),
+            note: approved.then(|| "approved by the review policy none".to_string()),
+            extra: Default::default(),
+        });
+        Ok(summary.clone())
+    })?;
+    if policy == ReviewPolicy::Agent {
+        open_review_order(ws, &wo)?;
+    }
+    Ok(Some((Status::Review, summary)))
+}
+
+/// Makes the review work order of `reviewed` (policy `agent`), unless an
+/// open one exists.
+fn open_review_order(ws: &mut WorkSet, reviewed: &WorkOrder) -> Result<()> {
+    let s = ws.session();
+    let dir = s.mission_dir(reviewed.mission)?;
+    let loaded = super::records::Loaded::read(&dir)?;
+    if loaded
+        .orders
+        .iter()
+        .any(|w| w.reviews == Some(reviewed.id) && !w.status.is_closed())
+    {
+        return Ok(());
+    }
+    let number = super::ids::allocate(ws.tx(), model::Counter::WorkOrder, |n| {
+        dir.path(&crate::store::orcdir::work_order_rel(WorkOrderId::new(n)))
+            .exists()
+    })?;
+    let id = WorkOrderId::new(number);
+    super::workset::lock_work_order(ws.tx(), &dir, reviewed.mission, id)?;
+    let mut wo = WorkOrder::new(
+        id,
+        reviewed.mission,
+        format!(
+            "Review {}: {}",
+            reviewed.id,
+            super::tx::one_line(&reviewed.title, 80)
+        ),
+        s.actor.clone(),
+        s.now.clone(),
+    );
+    wo.kind = "review".into();
+    wo.priority = reviewed.priority;
+    wo.reviews = Some(reviewed.id);
+    wo.description = format!(
+        "Review the work of {} against its acceptance criteria: `orc review {0}` shows them, the diff and the check. Then `orc approve {0}` or `orc reject {0} --reason \"...\"`.",
+        reviewed.id
+    );
+    ws.insert_new(&dir, wo, &format!("created to review {}", reviewed.id));
+    ws.line(format!("{id}: created to review {}", reviewed.id));
+    Ok(())
+}
+
+/// Whether `actor` is an agent: a deputy or an IMP by name, or listed in
+/// the repository's `agents`.
+pub fn is_agent(s: &Session, actor: &str) -> bool {
+    actor.starts_with("DEPUTY-")
+        || actor.starts_with("IMP-")
+        || super::config::list(s, "agents")
+            .unwrap_or_default()
+            .iter()
+            .any(|a| a == actor)
+}
+
+/// Why `actor` may not decide the review of `wo` under `policy`, if not.
+fn refused(s: &Session, wo: &WorkOrder, policy: ReviewPolicy, actor: &str) -> Option<String> {
+    if wo.assignee.as_deref() == Some(actor) {
+        return Some(format!(
+            "{actor} did the work of {}; someone else reviews it",
+            wo.id
+        ));
+    }
+    match policy {
+        ReviewPolicy::Human if is_agent(s, actor) => Some(format!(
+            "{} needs a person's review (policy human); {actor} is an agent",
+            wo.id
+        )),
+        ReviewPolicy::Deputy if actor.starts_with("IMP-") => Some(format!(
+            "{} is reviewed by the deputy (policy deputy), not by {actor}",
+            wo.id
+        )),
+        _ => None,
+    }
+}
+
+/// `orc approve WO [--note T]`: the reviewer approves work in review; the
+/// merge train may then take it. One commit, by the reviewer.
+pub fn approve(s: &Session, id: WorkOrderId, note: Option<&str>) -> Result<WorkOrder> {
+    decide(s, id, true, note)
+}
+
+/// `orc reject WO --reason T`: the work goes back to `in_progress` in the
+/// same grove, with the reason (a note, mirrored in the grove's
+/// `assigned-work.json`). One commit, by the reviewer.
+pub fn reject(s: &Session, id: WorkOrderId, reason: &str) -> Result<WorkOrder> {
+    if reason.trim().is_empty() {
+        return Err(Error::usage("--reason must say what is wrong"));
+    }
+    decide(s, id, false, Some(reason))
+}
+
+fn decide(s: &Session, id: WorkOrderId, approve: bool, note: Option<&str>) -> Result<WorkOrder> {
+    if let Some(n) = note {
+        model::message::check_text(n).map_err(|e| Error::usage(format!("the note {e}")))?;
+    }
+    let (mission_id, _) = s.locate_work_order(id)?;
+    let mission = s.ledger_mission(mission_id)?;
+    super::report::transaction(s, |ws| {
+        let wo = ws.order(id)?.clone();
+        if wo.status != Status::Review {
+            return Err(Error::conflict(format!(
+                "{id} is {}; only work in review can be {}",
+                wo.status,
+                if approve { "approved" } else { "rejected" }
+            )));
+        }
+        let policy = wo
+            .approval
+            .as_ref()
+            .map(|a| a.policy)
+            .unwrap_or_else(|| policy(s, &mission, &wo));
+        if let Some(why) = refused(s, &wo, policy, &s.actor) {
+            return Err(Error::conflict(why));
+        }
+        let now = s.now.clone();
+        let actor = s.actor.clone();
+        let note = note.map(str::to_string);
+        let subject = ws.change(id, |wo, cx| {
+            wo.approval = Some(Approval {
+                state: if approve {
+                    ApprovalState::Approved
+                } else {
+                    ApprovalState::Rejected
+                },
+                policy,
+                by: Some(actor.clone()),
+                at: Some(now.clone()),
+                note: note.clone(),
+                extra: Default::default(),
+            });
+            if approve {
+                if let Some(n) = &note {
+                    add_note(wo, cx, format!("approved: {n}"));
+                }
+                Ok(format!("approved by {actor}"))
+            } else {
+                set_status(wo, Status::InProgress, cx, None)?;
+                add_note(
+                    wo,
+                    cx,
+                    format!("rejected: {}", note.clone().unwrap_or_default()),
+                );
+                Ok(format!("review -> in_progress (rejected by {actor})"))
+            }
+        });
+        subject?;
+        // A review work order of this one is done with the decision.
+        let dir = s.mission_dir(mission_id)?;
+        let loaded = super::records::Loaded::read(&dir)?;
+        for r in loaded
+            .orders
+            .iter()
+            .filter(|w| w.reviews == Some(id) && !w.status.is_closed())
+        {
+            let rid = r.id;
+            let verdict = if approve { "approved" } else { "rejected" };
+            ws.change(rid, |w, cx| {
+                if w.status == Status::Ready {
+                    set_status(w, Status::InProgress, cx, None)?;
+                }
+                if w.status == Status::Assigned {
+                    set_status(w, Status::InProgress, cx, None)?;
+                }
+                set_status(w, Status::Done, cx, None)?;
+                w.summary = Some(format!("{id} {verdict}"));
+                Ok(format!("done ({id} {verdict})"))
+            })?;
+        }
+        let wo = ws.order(id)?.clone();
+        let (op, subject) = if approve {
+            ("review.approve", format!("{id}: approved by {}", s.actor))
+        } else {
+            (
+                "review.reject",
+                format!("{id}: review -> in_progress (rejected by {})", s.actor),
+            )
+        };
+        Ok((wo, Message::new(op, subject)))
+    })
+}
+
+fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {
+    wo.notes.push(Note {
+        at: cx.now.clone(),
+        by: cx.actor.to_string(),
+        text,
+        extra: Default::default(),
+    });
+}
+
+/// What a reviewer needs: `orc review WO`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewView {
+    pub work_order: WorkOrder,
+    pub policy: ReviewPolicy,
+    pub integration: Option<String>,
+    /// The diff of the handed-in head against where it parted from the
+    /// integration branch (cut at 200 KB).
+    pub diff: Option<String>,
+    /// The check's output, if it ran.
+    pub check_output: Option<String>,
+}
+
+pub fn view(s: &Session, id: WorkOrderId) -> Result<ReviewView> {
+    let (mission_id, dir) = s.locate_work_order(id)?;
+    let wo = super::records::read_work_order(&dir, id)?;
+    let mission = s.ledger_mission(mission_id)?;
+    let policy = wo
+        .approval
+        .as_ref()
+        .map(|a| a.policy)
+        .unwrap_or_else(|| policy(s, &mission, &wo));
+    let diff = match &wo.evidence {
+        Some(e) => {
+            let parse = |t: &str| gix::ObjectId::from_hex(t.as_bytes()).ok();
+            let base = mission
+                .integration
+                .as_deref()
+                .and_then(|i| s.ledger.branch_tip(i).ok().flatten())
+                .or_else(|| parse(&e.base));
+            match (base, parse(&e.head)) {
+                (Some(b), Some(h)) => Some(merge::diff(&s.ledger.common_dir(), b, h, 200_000)?),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let check_output = wo
+        .evidence
+        .as_ref()
+        .and_then(|e| e.check.as_ref())
+        .and_then(|c| c.artifact.as_deref())
+        .and_then(|name| super::artifact::get(s, id, name).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    Ok(ReviewView {
+        work_order: wo,
+        policy,
+        integration: mission.integration,
+        diff,
+        check_output,
+    })
+}

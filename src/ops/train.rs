@@ -1,0 +1,588 @@
+//! The merge train: approved work lands on the mission's integration
+//! branch, one work order (or one batch) at a time, in a worktree orc owns.
+//!
+//! For each batch: the train's worktree is put on the integration branch's
+//! tip (detached: no branch is checked out there), each work order's
+//! handed-in head is brought in by the repository's strategy (`merge`,
+//! `rebase`, `squash`), the repository's `check` runs on the result, and
+//! only then is the integration branch moved, by compare-and-swap, to the
+//! checked commit. Then one ledger commit records the landing: the work
+//! orders are `done`, with `landed`.
+//!
+//! A conflict does not stop the train: that work order goes back to its
+//! grove (`in_progress`) with a child work order to resolve the conflict,
+//! and the others go on. A failing check sends the work back with the
+//! check's output as an artifact; in a batch the failing member is found
+//! by bisection and the others land. Trains of one mission are serialised
+//! by a lock; the compare-and-swap guards against anyone else.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use super::session::Session;
+use super::tx::Message;
+use super::workset::set_status;
+use crate::error::{Error, Result};
+use crate::ledger::merge::{self, Brought, Strategy};
+use crate::model::review::{ApprovalState, CheckResult, Landed, ReviewPolicy};
+use crate::model::{self, MissionId, Note, Status, WorkOrder, WorkOrderId};
+use crate::store::FileLock;
+
+/// What one run of the train did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrainReport {
+    pub mission: Option<MissionId>,
+    pub integration: Option<String>,
+    /// Work orders landed, with the integration branch's commit after them.
+    pub landed: Vec<(WorkOrderId, String)>,
+    /// Work orders sent back, and why.
+    pub sent_back: Vec<(WorkOrderId, String)>,
+    /// Approved work orders waiting (a dependency has not landed yet).
+    pub waiting: Vec<WorkOrderId>,
+    /// The integration branch's tip afterwards.
+    pub tip: Option<String>,
+}
+
+/// The actor the train commits as.
+pub fn actor(mission: MissionId) -> String {
+    format!("TRAIN-{mission}")
+}
+
+/// The train's own worktree for a mission (its name starts with `.`, which
+/// no grove's may).
+pub fn worktree_path(s: &Session, mission: MissionId) -> Result<PathBuf> {
+    Ok(s.settings
+        .worktrees_root()?
+        .join(super::records::repo_slug(&s.ledger.common_dir()))
+        .join(mission.to_string())
+        .join(".train"))
+}
+
+/// Runs the train of `mission` (only over `only`, when given). With
+/// `wait`, waits for another train of the mission to finish; else returns
+/// an empty report when one runs.
+pub fn run(
+    s: &Session,
+    mission: MissionId,
+    only: &[WorkOrderId],
+    wait: bool,
+) -> Result<TrainReport> {
+    let record = s.ledger_mission(mission)?;
+    let Some(integration) = record.integration.clone() else {
+        return Err(Error::conflict(format!(
+            "{mission} has no integration branch; its work is done when reported"
+        ))
+        .with_hint(
+            "missions created by this orc have one (`orc mission create --target BRANCH`)",
+        ));
+    };
+    let lock_path = s.ledger.lock_path(&format!("train-{mission}"));
+    let _lock = if wait {
+        FileLock::acquire(&lock_path, "the merge train", s.settings.lock_timeout())?
+    } else {
+        match FileLock::try_acquire(&lock_path)? {
+            Some(l) => l,
+            None => return Ok(TrainReport::default()),
+        }
+    };
+    let train = s.with_actor(&actor(mission))?;
+    let strategy = super::config::text(s, "merge.strategy")?
+        .and_then(|t| Strategy::parse(&t))
+        .unwrap_or(Strategy::Merge);
+    let batch = super::config::text(s, "merge.batch")?
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let check = super::config::text(s, "check")?;
+    let mut report = TrainReport {
+        mission: Some(mission),
+        integration: Some(integration.clone()),
+        ..Default::default()
+    };
+    let dir = s.mission_dir(mission)?;
+    loop {
+        let loaded = super::records::Loaded::read(&dir)?;
+        let (ready, waiting) = queue(s, &loaded.orders, only)?;
+        report.waiting = waiting;
+        if ready.is_empty() {
+            break;
+        }
+        let Some(tip) = s.ledger.branch_tip(&integration)? else {
+            return Err(Error::environment(format!(
+                "the integration branch {integration} of {mission} is gone"
+            ))
+            .with_hint(format!("recreate it: git branch {integration} <target>")));
+        };
+        let wt = merge::train_worktree(&s.ledger.common_dir(), &worktree_path(s, mission)?, tip)?;
+        let group: Vec<WorkOrder> = ready.into_iter().take(batch).collect();
+        let before = report.landed.len() + report.sent_back.len();
+        land_group(
+            &train,
+            &wt,
+            &integration,
+            tip,
+            &group,
+            strategy,
+            check.as_deref(),
+            &loaded.orders,
+            &mut report,
+        )?;
+        if report.landed.len() + report.sent_back.len() == before {
+            // Nothing moved (the branch moved under the train): look again.
+            continue;
+        }
+    }
+    report.tip = s.ledger.branch_tip(&integration)?.map(|t| t.to_string());
+    Ok(report)
+}
+
+/// Approved work in the order it lands: priority first (critical first),
+/// then each after the work orders it depends on, then by id. Those whose
+/// dependencies have not landed (and are not landing in this run) wait.
+/// Work stacked on the same branch counts as a dependency: a work order
+/// whose handed-in head contains another open work order's handed-in head
+/// lands after it (so nothing lands unreviewed through a later head).
+fn queue(
+    s: &Session,
+    orders: &[WorkOrder],
+    only: &[WorkOrderId],
+) -> Result<(Vec<WorkOrder>, Vec<WorkOrderId>)> {
+    let mut candidates: Vec<&WorkOrder> = orders
+        .iter()
+        .filter(|w| w.status == Status::Review)
+        .filter(|w| w.evidence.is_some())
+        .filter(|w| {
+            w.approval
+                .as_ref()
+                .is_some_and(|a| a.state == ApprovalState::Approved)
+        })
+        .filter(|w| only.is_empty() || only.contains(&w.id))
+        .collect();
+    candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
+    let done: HashSet<WorkOrderId> = orders
+        .iter()
+        .filter(|w| w.status == Status::Done)
+        .map(|w| w.id)
+        .collect();
+    let head = |w: &WorkOrder| {
+        w.evidence
+            .as_ref()
+            .and_then(|e| ObjectId::from_hex(e.head.as_bytes()).ok())
+    };
+    let mut stacked: std::collections::HashMap<WorkOrderId, Vec<WorkOrderId>> = Default::default();
+    for c in &candidates {
+        let (Some(ch), Some(ce)) = (head(c), c.evidence.as_ref()) else {
+            continue;
+        };
+        // Open work handed in before: in review, or sent back (except the
+        // work order whose conflict this one resolves).
+        let earlier = |o: &&WorkOrder| {
+            o.id != c.id
+                && (o.status == Status::Review
+                    || (!o.status.is_closed()
+                        && c.parent != Some(o.id)
+                        && o.approval
+                            .as_ref()
+                            .is_some_and(|a| a.state == ApprovalState::Rejected)))
+        };
+        for o in orders.iter().filter(earlier) {
+            let Some(oe) = o.evidence.as_ref() else {
+                continue;
+            };
+            if oe.branch == ce.branch
+                && let Some(oh) = head(o)
+                && oh != ch
+                && s.ledger.is_ancestor(oh, ch)?
+            {
+                stacked.entry(c.id).or_default().push(o.id);
+            }
+        }
+    }
+    let mut placed: Vec<WorkOrder> = Vec::new();
+    let mut progress = true;
+    let mut left = candidates;
+    while progress {
+        progress = false;
+        let mut rest = Vec::new();
+        for w in left {
+            let met = w
+                .depends_on
+                .iter()
+                .chain(stacked.get(&w.id).into_iter().flatten())
+                .all(|d| done.contains(d) || placed.iter().any(|p| p.id == *d));
+            if met {
+                placed.push(w.clone());
+                progress = true;
+            } else {
+                rest.push(w);
+            }
+        }
+        left = rest;
+    }
+    let waiting = left.iter().map(|w| w.id).collect();
+    Ok((placed, waiting))
+}
+
+/// The commit a work order's work starts from, for strategies that replay
+/// it: the head of the same branch's last landed work when that is an
+/// ancestor of this head, else where the head parted from the integration
+/// branch.
+fn since(
+    s: &Session,
+    wo: &WorkOrder,
+    tip: ObjectId,
+    head: ObjectId,
+    orders: &[WorkOrder],
+) -> Result<ObjectId> {
+    let branch = wo
+        .evidence
+        .as_ref()
+        .map(|e| e.branch.as_str())
+        .unwrap_or("");
+    let mut landed: Vec<&WorkOrder> = orders
+        .iter()
+        .filter(|w| w.landed.is_some() && w.evidence.as_ref().is_some_and(|e| e.branch == branch))
+        .collect();
+    landed.sort_by_key(|w| std::cmp::Reverse(w.landed.as_ref().map(|l| l.at.unix())));
+    for w in landed {
+        if let Some(prev) = w
+            .evidence
+            .as_ref()
+            .and_then(|e| ObjectId::from_hex(e.head.as_bytes()).ok())
+            && prev != head
+            && s.ledger.is_ancestor(prev, head)?
+        {
+            return Ok(prev);
+        }
+    }
+    merge_base(s, tip, head)
+}
+
+fn merge_base(s: &Session, a: ObjectId, b: ObjectId) -> Result<ObjectId> {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(s.ledger.common_dir())
+        .args(["merge-base"])
+        .arg(a.to_string())
+        .arg(b.to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
+    let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    ObjectId::from_hex(t.as_bytes()).map_err(|_| {
+        Error::conflict(format!(
+            "{a} and {b} share no history; there is nothing to merge from"
+        ))
+    })
+}
+
+/// Brings `group` in on `tip`, checks, and lands what passes; bisects a
+/// failing batch.
+#[allow(clippy::too_many_arguments)]
+fn land_group(
+    s: &Session,
+    wt: &std::path::Path,
+    integration: &str,
+    tip: ObjectId,
+    group: &[WorkOrder],
+    strategy: Strategy,
+    check: Option<&str>,
+    orders: &[WorkOrder],
+    report: &mut TrainReport,
+) -> Result<()> {
+    merge::reset(wt, tip)?;
+    let mut brought: Vec<WorkOrder> = Vec::new();
+    for wo in group {
+        let e = wo.evidence.as_ref().expect("queued work has evidence");
+        let head = ObjectId::from_hex(e.head.as_bytes())
+            .map_err(|_| Error::invalid(format!("{}: evidence.head is not a commit id", wo.id)))?;
+        let from = since(s, wo, tip, head, orders)?;
+        let author = s.author();
+        let message = format!(
+            "{}: {} ({})\n\nMerged by orc's merge train for {}.\n\nOrc-Work-Order: {}\n",
+            wo.id,
+            super::tx::one_line(&wo.title, 60),
+            wo.assignee.as_deref().unwrap_or("?"),
+            wo.mission,
+            wo.id
+        );
+        match merge::bring(
+            wt,
+            strategy,
+            from,
+            head,
+            (&author.name, &author.email),
+            author.time,
+            &message,
+        )? {
+            Brought::Done(_) | Brought::Nothing => brought.push(wo.clone()),
+            Brought::Conflict(files) => {
+                send_back_conflict(s, wo, integration, &files)?;
+                report.sent_back.push((
+                    wo.id,
+                    format!("conflicts with {integration} in {}", files.join(", ")),
+                ));
+            }
+        }
+    }
+    if brought.is_empty() {
+        return Ok(());
+    }
+    let result = merge::head(wt)?;
+    if let Some(command) = check {
+        let c = merge::check(wt, command, super::review::CHECK_TAIL)?;
+        if c.exit != Some(0) {
+            if brought.len() > 1 {
+                // Bisect: the first half on the tip, then the second half
+                // on wherever that left the branch.
+                let (a, b) = brought.split_at(brought.len() / 2);
+                land_group(
+                    s,
+                    wt,
+                    integration,
+                    tip,
+                    a,
+                    strategy,
+                    Some(command),
+                    orders,
+                    report,
+                )?;
+                let now = s.ledger.branch_tip(integration)?.unwrap_or(tip);
+                return land_group(
+                    s,
+                    wt,
+                    integration,
+                    now,
+                    b,
+                    strategy,
+                    Some(command),
+                    orders,
+                    report,
+                );
+            }
+            let wo = &brought[0];
+            send_back_check(s, wo, command, &c)?;
+            report.sent_back.push((
+                wo.id,
+                format!(
+                    "the check failed on the merge result ({})",
+                    c.exit.map_or("killed".to_string(), |e| format!("exit {e}"))
+                ),
+            ));
+            return Ok(());
+        }
+    }
+    // Only now does the integration branch move.
+    if result != tip {
+        let msg = format!(
+            "orc: landed {}",
+            brought
+                .iter()
+                .map(|w| w.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !s
+            .ledger
+            .set_branch(integration, Some(tip), result, &s.author(), &msg)?
+        {
+            // Moved under the train: the caller tries again from the new tip.
+            return Ok(());
+        }
+    }
+    record_landing(s, &brought, integration, result)?;
+    for w in &brought {
+        report.landed.push((w.id, result.to_string()));
+    }
+    Ok(())
+}
+
+fn record_landing(
+    s: &Session,
+    landed: &[WorkOrder],
+    integration: &str,
+    commit: ObjectId,
+) -> Result<()> {
+    let ids: Vec<WorkOrderId> = landed.iter().map(|w| w.id).collect();
+    let mission = landed[0].mission;
+    super::report::transaction(s, |ws| {
+        for &id in &ids {
+            let at = s.now.clone();
+            ws.change(id, |w, cx| {
+                if w.status != Status::Review {
+                    return Err(Error::conflict(format!(
+                        "{id} is {} now; the train lands work in review only",
+                        w.status
+                    )));
+                }
+                set_status(w, Status::Done, cx, None)?;
+                w.landed = Some(Landed {
+                    integration: integration.to_string(),
+                    commit: commit.to_string(),
+                    at,
+                    extra: Default::default(),
+                });
+                Ok(format!("review -> done (landed on {integration})"))
+            })?;
+        }
+        let names: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let subject = if ids.len() == 1 {
+            format!("{}: review -> done (landed on {integration})", names[0])
+        } else {
+            format!("{mission}: landed {} on {integration}", names.join(", "))
+        };
+        Ok((
+            (),
+            Message::new("train.land", subject).line(format!("at {commit}")),
+        ))
+    })
+}
+
+/// A work order that conflicts with the integration branch goes back to
+/// its grove with a child work order to resolve it.
+fn send_back_conflict(
+    s: &Session,
+    wo: &WorkOrder,
+    integration: &str,
+    files: &[String],
+) -> Result<()> {
+    let id = wo.id;
+    let (_, dir) = s.locate_work_order(id)?;
+    let files_text = files.join(", ");
+    super::report::transaction(s, |ws| {
+        let number = super::ids::allocate(ws.tx(), model::Counter::WorkOrder, |n| {
+            dir.path(&crate::store::orcdir::work_order_rel(WorkOrderId::new(n)))
+                .exists()
+        })?;
+        let child_id = WorkOrderId::new(number);
+        super::workset::lock_work_order(ws.tx(), &dir, wo.mission, child_id)?;
+        let parent = ws.order(id)?.clone();
+        let mut child = WorkOrder::new(
+            child_id,
+            wo.mission,
+            format!("Resolve the conflict of {id} with {integration}"),
+            s.actor.clone(),
+            s.now.clone(),
+        );
+        child.kind = "conflict".into();
+        child.priority = parent.priority;
+        child.parent = Some(id);
+        child.description = format!(
+            "Merging {id} into {integration} conflicts in: {files_text}.\nIn this grove: `git merge {integration}`, resolve the conflicts, commit, then `orc work done`. The merge train lands this work order (and so {id}) once it merges cleanly."
+        );
+        child.acceptance = vec![format!(
+            "`git merge {integration}` in this grove reports nothing to merge"
+        )];
+        // The work was reviewed; resolving its conflict needs no new review,
+        // unless a person must see every change.
+        let gate = parent.approval.as_ref().map(|a| a.policy);
+        child.review = Some(if gate == Some(ReviewPolicy::Human) {
+            ReviewPolicy::Human
+        } else {
+            ReviewPolicy::None
+        });
+        if let Some(a) = &parent.assignee {
+            child.status = Status::Assigned;
+            child.assignee = Some(a.clone());
+            if let Some(g) = super::records::grove_of_actor(a) {
+                ws.assignment(g)?;
+                ws.join_assignment(g, child_id);
+            }
+        }
+        ws.insert_new(
+            &dir,
+            child,
+            &format!("created: {id} conflicts with {integration}"),
+        );
+        let text = format!(
+            "the merge train could not merge it into {integration}: conflicts in {files_text}; resolve them in {child_id}"
+        );
+        ws.change(id, |w, cx| {
+            set_status(w, Status::InProgress, cx, None)?;
+            if let Some(a) = &mut w.approval {
+                a.state = ApprovalState::Rejected;
+                a.by = Some(cx.actor.to_string());
+                a.at = Some(cx.now.clone());
+                a.note = Some(format!("conflicts in {files_text}"));
+            }
+            w.notes.push(Note {
+                at: cx.now.clone(),
+                by: cx.actor.to_string(),
+                text: text.clone(),
+                extra: Default::default(),
+            });
+            Ok(format!(
+                "review -> in_progress (conflict with {integration})"
+            ))
+        })?;
+        Ok((
+            (),
+            Message::new(
+                "train.conflict",
+                format!("{id}: review -> in_progress (conflicts with {integration})"),
+            )
+            .line(format!("files: {files_text}")),
+        ))
+    })
+}
+
+/// A work order whose merge fails the check goes back with the output.
+fn send_back_check(s: &Session, wo: &WorkOrder, command: &str, c: &merge::Checked) -> Result<()> {
+    let id = wo.id;
+    let exit = c.exit.map_or("killed".to_string(), |e| format!("exit {e}"));
+    super::report::transaction(s, |ws| {
+        let blob = super::artifact::stage(ws.tx(), id, "train-check.log", &c.output)?;
+        let r = model::ArtifactRef {
+            name: "train-check.log".into(),
+            size: c.output.len() as u64,
+            blob,
+            by: s.actor.clone(),
+            at: s.now.clone(),
+            extra: Default::default(),
+        };
+        let result = CheckResult {
+            command: command.to_string(),
+            exit: c.exit,
+            duration_ms: c.duration.as_millis() as u64,
+            artifact: Some("train-check.log".into()),
+            extra: Default::default(),
+        };
+        let text = format!(
+            "the check `{command}` failed on the merge result ({exit}); its output is the artifact train-check.log (`orc artifact get {id} train-check.log`)"
+        );
+        ws.change(id, |w, cx| {
+            set_status(w, Status::InProgress, cx, None)?;
+            w.artifacts.retain(|a| a.name != r.name);
+            w.artifacts.push(r.clone());
+            if let Some(a) = &mut w.approval {
+                a.state = ApprovalState::Rejected;
+                a.by = Some(cx.actor.to_string());
+                a.at = Some(cx.now.clone());
+                a.note = Some(format!("the check failed ({exit})"));
+            }
+            if let Some(e) = &mut w.evidence {
+                e.extra.insert(
+                    "train_check".into(),
+                    serde_json::to_value(&result).unwrap_or_default(),
+                );
+            }
+            w.notes.push(Note {
+                at: cx.now.clone(),
+                by: cx.actor.to_string(),
+                text: text.clone(),
+                extra: Default::default(),
+            });
+            Ok(format!("review -> in_progress (check failed, {exit})"))
+        })?;
+        Ok((
+            (),
+            Message::new(
+                "train.check",
+                format!("{id}: review -> in_progress (the check failed, {exit})"),
+            ),
+        ))
+    })
+}
