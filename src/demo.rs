@@ -5,8 +5,11 @@
 //! children, two groves, and a tmux session on its own socket whose agent
 //! panes run the scripted deputy and IMPs (`fixtures/agents`). The watcher
 //! dispatches the work; the IMPs do it and report (one by command, one by
-//! editing its assignment file); the demo prints each step until the
-//! mission's parent work order is done. Everything runs as child `orc`
+//! editing its assignment file); each piece of work is reviewed by the
+//! other grove's IMP and landed by the merge train on the mission's
+//! integration branch, where the project's check runs; the demo prints each
+//! step until the mission's parent work order is done, then lands the
+//! mission on `main` and runs the check there. Everything runs as child `orc`
 //! processes with the demo's own `ORC_HOME`, so the user's settings,
 //! missions and Claude Code files are not touched. Needs git and tmux.
 
@@ -193,6 +196,7 @@ fn story(demo: &Demo, opts: &Options) -> Result<()> {
     println!("2. orc init; a mission; two groves (git worktrees)");
     let repo = &demo.repo;
     demo.orc(repo, &["init"])?;
+    demo.orc(repo, &["config", "set", "check", "sh ./check.sh"])?;
     demo.orc(
         repo,
         &[
@@ -201,8 +205,13 @@ fn story(demo: &Demo, opts: &Options) -> Result<()> {
             "Add GET /echo",
             "-d",
             "An /echo endpoint, tested and documented.",
+            "--review",
+            "agent",
         ],
     )?;
+    println!(
+        "   work lands on orc-mission/MISSION-001 (from main) after another grove's IMP reviews it"
+    );
     demo.orc(repo, &["grove", "create", "echo-cmd"])?;
     demo.orc(repo, &["grove", "create", "echo-edit"])?;
 
@@ -265,8 +274,11 @@ fn story(demo: &Demo, opts: &Options) -> Result<()> {
         "WO-003,WO-004",
     ])?;
 
-    println!("5. The watcher dispatches; nobody types from here on");
-    demo.orc(repo, &["deploy", "--interval", "200ms", "--dispatch"])?;
+    println!("5. The watcher dispatches and merges; nobody types from here on");
+    demo.orc(
+        repo,
+        &["deploy", "--interval", "200ms", "--dispatch", "--merge"],
+    )?;
     let start = Instant::now();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     loop {
@@ -311,7 +323,28 @@ fn story(demo: &Demo, opts: &Options) -> Result<()> {
     println!("6. Done. The mission as a tree:");
     print!("{}", indent(&demo.orc(repo, &["summary"])?));
     println!("   The story on the ledger (newest first; also `git log orc`):");
-    print!("{}", indent(&demo.orc(repo, &["log", "-n", "12"])?));
+    print!("{}", indent(&demo.orc(repo, &["log", "-n", "16"])?));
+
+    println!("7. The work comes home: orc mission land brings it onto main");
+    print!("{}", indent(&demo.orc(repo, &["mission", "land"])?));
+    let log = Command::new("git")
+        .args(["log", "--oneline", "--graph", "-n", "12", "main"])
+        .current_dir(repo)
+        .output()
+        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
+    print!("{}", indent(&String::from_utf8_lossy(&log.stdout)));
+    let check = Command::new("sh")
+        .args(["./check.sh", "--strict"])
+        .current_dir(repo)
+        .output()
+        .map_err(|e| Error::environment(format!("cannot run the check: {e}")))?;
+    print!("{}", indent(&String::from_utf8_lossy(&check.stdout)));
+    if !check.status.success() {
+        return Err(Error::environment(
+            "the project's check fails on main after landing",
+        ));
+    }
+    println!("   the project's check passes on main");
     Ok(())
 }
 

@@ -195,6 +195,8 @@ fn a_mission_runs_itself() {
             "no orc branch",
         ),
     );
+    env.orc(&["config", "set", "check", "sh ./check.sh"]).ok();
+    env.orc(&["config", "set", "review", "agent"]).ok();
     let mission = env
         .orc(&[
             "mission",
@@ -207,6 +209,19 @@ fn a_mission_runs_itself() {
     cp.check(
         "the mission is created",
         expect(mission == "MISSION-001", &mission),
+    );
+    let record = env.orc(&["mission", "show", "--json"]).json();
+    let integration_tip = env
+        .git(&["rev-parse", "--verify", "orc-mission/MISSION-001"])
+        .line();
+    cp.check(
+        "it has an integration branch started from main, its target",
+        expect(
+            record["target"] == "main"
+                && record["integration"] == "orc-mission/MISSION-001"
+                && integration_tip == head,
+            &record,
+        ),
     );
     let ws = env.workspace("MISSION-001");
     let config: Value =
@@ -363,6 +378,7 @@ fn a_mission_runs_itself() {
         "--idle-after",
         "60s",
         "--dispatch",
+        "--merge",
     ])
     .ok();
     cp.wait(
@@ -413,8 +429,9 @@ fn a_mission_runs_itself() {
     let story = st.story()[before..].to_vec();
     let done_order: Vec<String> = story
         .iter()
-        .filter(|(_, s, _)| s.ends_with("-> done"))
+        .filter(|(_, s, _)| s.contains("-> done"))
         .map(|(_, s, _)| s[..6].to_string())
+        .filter(|id| ["WO-002", "WO-003", "WO-004", "WO-005"].contains(&id.as_str()))
         .collect();
     let pos = |id: &str| {
         done_order
@@ -464,55 +481,81 @@ fn a_mission_runs_itself() {
         ),
     );
 
-    cp.phase("6. Validation");
-    let g1_log = env
-        .git(&["log", "--format=%s", "main..echo-cmd"])
-        .ok()
-        .stdout;
-    let g2_log = env
-        .git(&["log", "--format=%s", "main..echo-edit"])
-        .ok()
-        .stdout;
-    let work = g1_log.clone() + &g2_log;
+    cp.phase("6. Review and merge");
+    let mut reviews_ok = true;
+    let mut seen = String::new();
+    for id in ["WO-002", "WO-003", "WO-004"] {
+        let w = st.wo(id);
+        let author = w["assignee"].as_str().unwrap_or("").to_string();
+        let by = w["approval"]["by"].as_str().unwrap_or("").to_string();
+        seen.push_str(&format!("{id}: {w}\n"));
+        reviews_ok &= w["evidence"]["commits"].as_u64().unwrap_or(0) >= 1
+            && w["evidence"]["check"]["exit"] == 0
+            && w["approval"]["state"] == "approved"
+            && w["approval"]["policy"] == "agent"
+            && by.starts_with("IMP-GROVE-")
+            && by != author
+            && w["landed"]["integration"] == "orc-mission/MISSION-001";
+    }
     cp.check(
-        "the grove branches hold the work",
+        "each piece of work was handed in with evidence, approved by the other grove's IMP, and landed",
+        expect(reviews_ok, &seen),
+    );
+    let reviewers: Vec<(String, String)> = env.orc(&["wo", "list", "--json"]).json()["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["type"] == "review")
+        .map(|w| {
+            (
+                w["status"].as_str().unwrap().to_string(),
+                w["reviews"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    cp.check(
+        "a review work order per piece of work, all done",
+        expect(
+            reviewers.len() == 3 && reviewers.iter().all(|(s, _)| s == "done"),
+            format!("{reviewers:?}"),
+        ),
+    );
+    let landed = env
+        .git(&["log", "--format=%s", "main..orc-mission/MISSION-001"])
+        .ok()
+        .stdout;
+    cp.check(
+        "the integration branch holds the work, merged by the train",
         expect(
             [
                 "add the /echo handler",
                 "test the /echo handler",
                 "document /echo",
+                "WO-002: Implement the /echo handler",
+                "WO-004: Document /echo",
             ]
             .iter()
-            .all(|w| work.contains(w)),
-            &work,
+            .all(|w| landed.contains(w)),
+            &landed,
         ),
     );
-    let merged = env.root.join("merged");
-    env.git(&[
-        "worktree",
-        "add",
-        "-q",
-        "--detach",
-        merged.to_str().unwrap(),
-        "main",
-    ])
-    .ok();
-    for b in ["echo-cmd", "echo-edit"] {
-        env.git_in(&merged, &["merge", "-q", "--no-edit", b]).ok();
-    }
-    let check = common::run(
-        {
-            let mut c = env.command("sh", &merged);
-            c.arg("check.sh");
-            c
-        },
-        "check.sh".into(),
-    );
+    let trains = story
+        .iter()
+        .filter(|(a, s, _)| {
+            a == "TRAIN-MISSION-001" && s.contains("landed on orc-mission/MISSION-001")
+        })
+        .count();
     cp.check(
-        "the project's check passes on the merged result",
+        "the ledger records each landing, by the train",
+        expect(trains == 3, format!("{story:#?}")),
+    );
+    let main_now = env.git(&["rev-parse", "main"]).ok().line();
+    let status = env.git(&["status", "--porcelain"]).ok().stdout;
+    cp.check(
+        "main, HEAD and the main worktree are untouched",
         expect(
-            check.code == 0 && check.stdout.contains("ok   echo"),
-            &check.stdout,
+            main_now == head && status.is_empty(),
+            format!("{main_now} {status}"),
         ),
     );
     let mut transitions_ok = true;
@@ -539,10 +582,34 @@ fn a_mission_runs_itself() {
                 s.ends_with("assigned -> in_progress") && a.starts_with("IMP-GROVE-")
             })
             .count();
-        let done = subjects
-            .iter()
-            .filter(|(a, s, _)| s.ends_with("in_progress -> done") && a.starts_with("IMP-GROVE-"))
-            .count();
+        let done = if id == "WO-005" {
+            subjects
+                .iter()
+                .filter(|(a, s, _)| {
+                    s.ends_with("in_progress -> done") && a.starts_with("IMP-GROVE-")
+                })
+                .count()
+        } else {
+            let handed_in = subjects
+                .iter()
+                .filter(|(a, s, _)| {
+                    s.ends_with("in_progress -> review") && a.starts_with("IMP-GROVE-")
+                })
+                .count();
+            let approved = subjects
+                .iter()
+                .filter(|(a, s, _)| {
+                    s.contains("approved by IMP-GROVE-") && a.starts_with("IMP-GROVE-")
+                })
+                .count();
+            let landed = subjects
+                .iter()
+                .filter(|(a, s, _)| {
+                    s.contains("review -> done (landed on") && a == "TRAIN-MISSION-001"
+                })
+                .count();
+            usize::from(handed_in == 1 && approved == 1 && landed == 1)
+        };
         transitions_ok &= assigned == 1 && started == 1 && done == 1;
     }
     cp.check(
@@ -556,6 +623,24 @@ fn a_mission_runs_itself() {
         .filter(|w| w["status"] != "done" && w["status"] != "cancelled")
         .count();
     cp.check("no work order is left open", expect(open == 0, open));
+    let merged = env.root.join("merged");
+    env.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--detach",
+        merged.to_str().unwrap(),
+        "orc-mission/MISSION-001",
+    ])
+    .ok();
+    let check = common::run(
+        {
+            let mut c = env.command("sh", &merged);
+            c.args(["check.sh", "--strict"]);
+            c
+        },
+        "check.sh".into(),
+    );
     env.git(&["worktree", "remove", "--force", merged.to_str().unwrap()])
         .ok();
 
@@ -568,6 +653,16 @@ fn a_mission_runs_itself() {
     );
     env.orc(&["grove", "remove", "echo-cmd"]).ok();
     env.orc(&["grove", "remove", "echo-edit"]).ok();
+    let worktrees = env.git(&["worktree", "list"]).ok().stdout;
+    let train = worktrees
+        .lines()
+        .filter(|l| l.contains("/MISSION-001/.train "))
+        .count();
+    cp.check(
+        "the merge train keeps one worktree of its own (detached), until the mission completes",
+        expect(train == 1, &worktrees),
+    );
+    env.orc(&["mission", "complete"]).ok();
     let worktrees = env.git(&["worktree", "list"]).ok().stdout;
     cp.check(
         "the groves are removed",
@@ -583,8 +678,17 @@ fn a_mission_runs_itself() {
         expect(status.is_empty() && now == head, format!("{status} {now}")),
     );
 
+    cp.phase("8. The check on the integration branch");
+    cp.check(
+        "the project's check passes on the integration branch",
+        expect(
+            check.code == 0 && check.stdout.contains("ok   echo"),
+            &check.stdout,
+        ),
+    );
+
     println!("{}/{} checkpoints", cp.passed, cp.passed);
-    assert_eq!(cp.passed, 28);
+    assert_eq!(cp.passed, 34);
 }
 
 /// A mission with one parent and the given children, two groves, deployed
@@ -618,6 +722,7 @@ fn dispatched(children: &[(&str, &str, &str)], idle_after: &str) -> Stage {
         "--idle-after",
         idle_after,
         "--dispatch",
+        "--merge",
     ])
     .ok();
     st
@@ -742,10 +847,18 @@ fn orc_demo_runs_the_story_and_cleans_up() {
         "3. The tmux session",
         "5. The watcher dispatches",
         "6. Done",
+        "7. The work comes home",
+        "landed orc-mission/MISSION-001 on main (fast-forward)",
+        "the project's check passes on main",
     ] {
         assert!(out.stdout.contains(step), "{step}: {}", out.stdout);
     }
     assert!(out.stdout.contains("WO-001  done"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("TRAIN-MISSION-001") && out.stdout.contains("approved by IMP-GROVE-"),
+        "the story has reviews and landings: {}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains("WO-005: in_progress -> done"),
         "the story is printed: {}",

@@ -205,20 +205,50 @@ fn list_show_and_remove() {
 }
 
 #[test]
-fn remove_keeps_an_unmerged_branch_unless_forced_and_honours_keep_branch() {
+fn remove_refuses_unmerged_work_keeps_it_under_an_archive_ref_when_forced_and_honours_keep_branch()
+{
     let env = env();
     env.orc(&["grove", "create", "work"]).ok();
     let path = grove_path(&env, "work");
     std::fs::write(path.join("new.txt"), "x\n").unwrap();
     env.git_in(&path, &["add", "new.txt"]).ok();
     env.git_in(&path, &["commit", "-q", "-m", "work"]).ok();
-    let out = env.orc(&["grove", "remove", "work"]).ok();
-    assert!(out.stdout.contains("branch work kept"), "{}", out.stdout);
+    let tip = env.git_in(&path, &["rev-parse", "HEAD"]).ok().line();
+    // Custody: work that is not on the integration branch is not thrown
+    // away by accident.
+    let out = env.orc(&["grove", "remove", "work"]).code(code::CONFLICT);
+    assert!(
+        out.stderr
+            .contains("has 1 commit(s) that are not on orc-mission/MISSION-001")
+            && out.stderr.contains("--force"),
+        "{}",
+        out.stderr
+    );
+    assert!(path.exists(), "nothing was removed");
     env.git(&["rev-parse", "--verify", "refs/heads/work"]).ok();
+    // Forced: the branch goes, its work stays under an archive ref.
+    let out = env
+        .orc(&["grove", "remove", "work", "--force", "--json"])
+        .ok()
+        .json();
+    let archived = out["archived"].as_str().unwrap().to_string();
+    assert!(archived.starts_with("refs/orc/archive/work/"), "{archived}");
+    assert_eq!(env.git(&["rev-parse", &archived]).ok().line(), tip);
+    env.git(&["rev-parse", "--verify", "refs/heads/work"])
+        .code(128);
+    assert!(!path.exists());
+    let body = env.git(&["log", "-1", "--format=%B", "orc"]).ok().stdout;
+    assert!(body.contains(&format!("kept as {archived}")), "{body}");
 
+    // A branch without unmerged work is deleted; --keep-branch keeps it.
     env.orc(&["grove", "create", "keep"]).ok();
     env.orc(&["grove", "remove", "keep", "--keep-branch"]).ok();
     env.git(&["rev-parse", "--verify", "refs/heads/keep"]).ok();
+    env.orc(&["grove", "create", "plain"]).ok();
+    let out = env.orc(&["grove", "remove", "plain", "--json"]).ok().json();
+    assert!(out["archived"].is_null(), "{out}");
+    env.git(&["rev-parse", "--verify", "refs/heads/plain"])
+        .code(128);
 }
 
 #[test]

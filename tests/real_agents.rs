@@ -269,7 +269,7 @@ fn claude_code_runs_a_mission_by_itself() {
     env.orc(&["doctor"]).ok();
     st.mission();
     let t0 = Instant::now();
-    env.orc(&["deploy", "--dispatch", "--interval", "200ms"])
+    env.orc(&["deploy", "--dispatch", "--merge", "--interval", "200ms"])
         .ok();
     let first_start = {
         let mut at = None;
@@ -344,7 +344,7 @@ fn a_mission_with_a_codex_grove_and_a_claude_code_grove() {
     env.orc(&["hooks", "trust"]).ok();
     env.orc(&["doctor"]).ok();
     st.mission();
-    env.orc(&["deploy", "--dispatch", "--interval", "200ms"])
+    env.orc(&["deploy", "--dispatch", "--merge", "--interval", "200ms"])
         .ok();
     st.wait_done(LONG);
     no_dialogs(&st);
@@ -447,8 +447,15 @@ fn nudges_wait_for_a_starting_agent_a_typing_person_and_a_dialog() {
         env.orc(&["wo", "create", title]).ok();
     }
     // 1. Assigned at once, while the agents start.
-    env.orc(&["deploy", "--interval", "200ms", "--nudge-timeout", "8s"])
-        .ok();
+    env.orc(&[
+        "deploy",
+        "--merge",
+        "--interval",
+        "200ms",
+        "--nudge-timeout",
+        "8s",
+    ])
+    .ok();
     env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
     wait_until("WO-001 done by an agent that was starting", LONG, || {
         let s = st.wo("WO-001")["status"].clone();
@@ -606,7 +613,7 @@ fn an_agent_waiting_at_a_permission_prompt_is_reported_to_the_deputy() {
     env.orc(&["grove", "create", "one"]).ok();
     env.orc(&["hooks", "trust"]).ok();
     env.orc(&["wo", "create", "fetch"]).ok();
-    env.orc(&["deploy", "--interval", "200ms"]).ok();
+    env.orc(&["deploy", "--merge", "--interval", "200ms"]).ok();
     env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
     let deputy = st.tmux.pane("deputy", None).unwrap();
     wait_until("the deputy to hear of the permission prompt", LONG, || {

@@ -91,6 +91,9 @@ pub enum Command {
     /// What a reviewer needs: acceptance criteria, the diff against the
     /// integration branch, the check's result, the notes.
     Review(review::ReviewArgs),
+    /// Run the repository's check on a work order's handed-in work and
+    /// record the result.
+    Check(review::CheckArgs),
     /// Approve work in review; the merge train then lands it.
     Approve(review::ApproveArgs),
     /// Send work in review back to its grove, with the reason.
@@ -241,6 +244,7 @@ fn dispatch(cli: &Cli, out: &Out) -> Result<()> {
         Command::Work(cmd) => work::work(&session, cmd, out),
         Command::Apply(args) => work::apply(&session, args, out),
         Command::Review(args) => review::show(&session, args, out),
+        Command::Check(args) => review::check(&session, args, out),
         Command::Approve(args) => review::approve(&session, args, out),
         Command::Reject(args) => review::reject(&session, args, out),
         Command::Merge(args) => review::merge(&session, args, out),

@@ -20,6 +20,11 @@ pub struct ReviewArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    pub work_order: String,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ApproveArgs {
     pub work_order: String,
     /// A note for the record (and the IMP).
@@ -153,6 +158,26 @@ pub fn show(s: &Session, args: &ReviewArgs, out: &Out) -> Result<()> {
         None => out.line("\n(no work handed in yet)"),
     }
     Ok(())
+}
+
+pub fn check(s: &Session, args: &CheckArgs, out: &Out) -> Result<()> {
+    let id = wo_id(&args.work_order)?;
+    let c = review::record_check(s, id)?;
+    if out.json {
+        out.json(&to_json(&c));
+    } else {
+        out.line(format!(
+            "{id}: `{}` {} in {} ms (`orc artifact get {id} check.log` shows its output)",
+            one_line(&c.command),
+            c.exit.map_or("killed".to_string(), |x| format!("exit {x}")),
+            c.duration_ms
+        ));
+    }
+    if c.passed() {
+        Ok(())
+    } else {
+        Err(Error::conflict(format!("{id}: the check failed")))
+    }
 }
 
 fn decided(out: &Out, wo: &WorkOrder) {

@@ -522,6 +522,13 @@ pub fn rebase(base: &Assignment, theirs: &Assignment, onto: &Assignment) -> Opti
         // A status and its blocked reason go together: a reason may only
         // change with status blocked, so the pair comes from one side.
         let mut state = (o.status, o.blocked_reason.clone());
+        // The work was started meanwhile (by this agent's own earlier save,
+        // which orc applied while the file still held the agent's bytes):
+        // the newer save reports on from there.
+        let started = |s: Status| matches!(s, Status::Assigned | Status::InProgress);
+        if started(b.status) && started(o.status) && b.status != o.status && t.status != b.status {
+            state.0 = b.status;
+        }
         take(
             &(b.status, b.blocked_reason.clone()),
             &(t.status, t.blocked_reason.clone()),

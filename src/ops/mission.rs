@@ -233,6 +233,12 @@ pub fn update(s: &Session, id: MissionId, changes: &MissionChanges) -> Result<Mi
 /// Marks a mission completed. Refused while work orders are open, unless
 /// `force`.
 pub fn complete(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
+    let m = complete_record(s, id, force)?;
+    remove_train_worktree(s, id);
+    Ok(m)
+}
+
+fn complete_record(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
     let dir = s.mission_dir(id)?;
     mutate(s, id, "mission.complete", |tx, m, now| {
         if m.status != MissionStatus::Active {
@@ -262,7 +268,23 @@ pub fn complete(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
     })
 }
 
+/// Removes the merge train's worktree of a mission that no longer merges
+/// (best effort: it holds nothing that is not on a branch).
+fn remove_train_worktree(s: &Session, id: MissionId) {
+    if let Ok(path) = super::train::worktree_path(s, id)
+        && path.exists()
+    {
+        let _ = crate::ledger::worktree::remove(&s.ledger.common_dir(), &path, true);
+    }
+}
+
 pub fn archive(s: &Session, id: MissionId) -> Result<Mission> {
+    let m = archive_record(s, id)?;
+    remove_train_worktree(s, id);
+    Ok(m)
+}
+
+fn archive_record(s: &Session, id: MissionId) -> Result<Mission> {
     mutate(s, id, "mission.archive", |_, m, now| {
         if m.status == MissionStatus::Archived {
             return Err(Error::conflict(format!("{id} is already archived")));

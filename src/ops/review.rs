@@ -98,6 +98,103 @@ pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Han
     }))
 }
 
+/// `orc check WO`: runs the repository's `check` on the work order's
+/// handed-in head (in its grove, which must be on that commit) and records
+/// the result in its evidence, with the output as the artifact
+/// `check.log`. For work handed in by editing `assigned-work.json` (the
+/// watcher does not run checks itself), and to check again.
+pub fn record_check(s: &Session, id: WorkOrderId) -> Result<CheckResult> {
+    let Some(command) = super::config::text(s, "check")? else {
+        return Err(Error::not_found("no check is set")
+            .with_hint("`orc config set check \"cargo test\"` sets the project's check"));
+    };
+    let (_, dir) = s.locate_work_order(id)?;
+    let wo = super::records::read_work_order(&dir, id)?;
+    let Some(evidence) = wo.evidence.clone() else {
+        return Err(Error::conflict(format!(
+            "{id} has not been handed in; there is nothing to check"
+        )));
+    };
+    let grove = wo
+        .assignee
+        .as_deref()
+        .and_then(super::records::grove_of_actor)
+        .ok_or_else(|| Error::conflict(format!("{id} is held by no grove")))?;
+    let g = s.ledger_grove(grove)?;
+    let path = std::path::Path::new(&g.path);
+    let at_head = path.exists()
+        && Some(merge::head(path)?) == gix::ObjectId::from_hex(evidence.head.as_bytes()).ok();
+    let c = if at_head {
+        merge::check(path, &command, CHECK_TAIL)?
+    } else {
+        // The grove moved on: check the handed-in commit in a worktree of
+        // its own, removed afterwards.
+        let head = gix::ObjectId::from_hex(evidence.head.as_bytes())
+            .map_err(|_| Error::invalid(format!("{id}: evidence.head is not a commit id")))?;
+        let common = s.ledger.common_dir();
+        let tmp =
+            super::train::worktree_path(s, wo.mission)?.with_file_name(format!(".check-{id}"));
+        let wt = merge::train_worktree(&common, &tmp, head)?;
+        merge::reset(&wt, head)?;
+        let c = merge::check(&wt, &command, CHECK_TAIL);
+        let _ = crate::ledger::worktree::remove(&common, &wt, true);
+        c?
+    };
+    let result = CheckResult {
+        command,
+        exit: c.exit,
+        duration_ms: c.duration.as_millis() as u64,
+        artifact: Some("check.log".into()),
+        extra: Default::default(),
+    };
+    let outcome = if result.passed() {
+        "passed".to_string()
+    } else {
+        format!(
+            "failed ({})",
+            result.exit.map_or("killed".into(), |e| format!("exit {e}"))
+        )
+    };
+    super::report::transaction(s, |ws| {
+        let blob = super::artifact::stage(ws.tx(), id, "check.log", &c.output)?;
+        let r = ArtifactRef {
+            name: "check.log".into(),
+            size: c.output.len() as u64,
+            blob,
+            by: s.actor.clone(),
+            at: s.now.clone(),
+            extra: Default::default(),
+        };
+        let checked = result.clone();
+        let head = evidence.head.clone();
+        let what = format!("check {outcome}");
+        ws.change(id, move |w, _| {
+            match &mut w.evidence {
+                Some(e) if e.head == head => e.check = Some(checked),
+                _ => {
+                    return Err(Error::conflict(format!(
+                        "{id} was handed in again meanwhile; check it again"
+                    )));
+                }
+            }
+            w.artifacts.retain(|a| a.name != r.name);
+            w.artifacts.push(r);
+            Ok(what)
+        })?;
+        Ok((
+            (),
+            Message::new(
+                "review.check",
+                format!(
+                    "{id}: check {outcome} (`{}`)",
+                    super::tx::one_line(&result.command, 60)
+                ),
+            ),
+        ))
+    })?;
+    Ok(result)
+}
+
 /// What an IMP's report of `to` (`done` or `review`) makes of work order
 /// `id`, given what it hands in: the status it goes to, and the steps for
 /// the commit message. Called inside the report's work set.

@@ -428,6 +428,44 @@ fn record_landing(
                 Ok(format!("review -> done (landed on {integration})"))
             })?;
         }
+        // A conflict resolved: the work order it was made for landed with
+        // it (its handed-in head is in the landed commit), and is done too
+        // unless it has other open children.
+        for w in landed.iter().filter(|w| w.kind == "conflict") {
+            let Some(parent) = w.parent else { continue };
+            let p = ws.order(parent)?.clone();
+            let head = p
+                .evidence
+                .as_ref()
+                .and_then(|e| ObjectId::from_hex(e.head.as_bytes()).ok());
+            let others_open = super::records::Loaded::read(&s.mission_dir(mission)?)?
+                .children(parent)
+                .any(|c| c.id != w.id && !c.status.is_closed() && !ids.contains(&c.id));
+            if p.status != Status::InProgress || others_open {
+                continue;
+            }
+            let Some(head) = head else { continue };
+            if !s.ledger.is_ancestor(head, commit)? {
+                continue;
+            }
+            let at = s.now.clone();
+            let child = w.id;
+            ws.change(parent, |p, cx| {
+                set_status(p, Status::Done, cx, None)?;
+                p.landed = Some(Landed {
+                    integration: integration.to_string(),
+                    commit: commit.to_string(),
+                    at,
+                    extra: Default::default(),
+                });
+                if let Some(a) = &mut p.approval {
+                    a.state = ApprovalState::Approved;
+                }
+                Ok(format!(
+                    "in_progress -> done (landed with {child} on {integration})"
+                ))
+            })?;
+        }
         let names: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         let subject = if ids.len() == 1 {
             format!("{}: review -> done (landed on {integration})", names[0])

@@ -377,6 +377,9 @@ pub fn assignment_events(
             changed_for_imp |= maintained_changed;
         }
     }
+    // Work became next by someone else's doing (a review work order
+    // landed, a dependency closed): the IMP should look.
+    changed_for_imp |= !by_imp && new.next.is_some() && new.next != old.next;
     if changed_for_imp && new.is_active() {
         events.push(Event::AssignmentChanged { grove });
     }

@@ -195,6 +195,8 @@ struct Watcher {
     /// ledger's tip when it was last started.
     trains: HashMap<MissionId, std::process::Child>,
     train_tip: HashMap<MissionId, ObjectId>,
+    /// Checks running on handed-in work (`--merge`).
+    checks: Vec<std::process::Child>,
 }
 
 impl Watcher {
@@ -248,6 +250,7 @@ impl Watcher {
             discarded: HashSet::new(),
             trains: HashMap::new(),
             train_tip: HashMap::new(),
+            checks: Vec::new(),
         })
     }
 
@@ -664,6 +667,11 @@ impl Watcher {
     }
 
     fn deliver(&mut self, ev: &Event) {
+        if self.opts.merge
+            && let Event::Review { work_order, .. } = ev
+        {
+            self.check_handin(*work_order);
+        }
         if let Some(g) = ev.grove() {
             self.activity.insert(g, Instant::now());
             self.idle_reported.remove(&g);
@@ -935,6 +943,7 @@ impl Watcher {
     /// approved work waiting, unless its train is running or nothing
     /// changed on the ledger since it last ran.
     fn merge_trains(&mut self, s: &Session) {
+        self.checks.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
         self.trains.retain(|m, child| match child.try_wait() {
             Ok(None) => true,
             Ok(Some(status)) => {
@@ -991,6 +1000,35 @@ impl Watcher {
                 }
                 Err(e) => println!("orc watch: cannot start the merge train of {mission}: {e}"),
             }
+        }
+    }
+
+    /// Runs the repository's check (`orc check WO`, a child process) on
+    /// work handed in without one: by an edit of `assigned-work.json`.
+    fn check_handin(&mut self, id: model::WorkOrderId) {
+        let Ok(s) = self.session() else { return };
+        if ops::config::text(&s, "check").ok().flatten().is_none() {
+            return;
+        }
+        let Ok((_, dir)) = s.locate_work_order(id) else {
+            return;
+        };
+        let Ok(wo) = ops::records::read_work_order(&dir, id) else {
+            return;
+        };
+        if wo.evidence.as_ref().is_none_or(|e| e.check.is_some()) {
+            return;
+        }
+        let spawned = std::process::Command::new(crate::agent::hooks::orc_binary())
+            .args(["check", &id.to_string()])
+            .arg("--ledger")
+            .arg(s.ledger.branch())
+            .current_dir(&s.cwd)
+            .stdin(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(child) => self.checks.push(child),
+            Err(e) => println!("orc watch: cannot run the check of {id}: {e}"),
         }
     }
 

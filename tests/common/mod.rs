@@ -80,7 +80,12 @@ impl TestEnv {
     /// A fresh environment whose repository directory exists but is empty
     /// (not a git repository).
     pub fn bare() -> TestEnv {
-        let tmp = tempfile::tempdir().unwrap();
+        let mut tmp = tempfile::tempdir().unwrap();
+        // ORC_TEST_KEEP=1 leaves the directory in place, to look around
+        // after a failure.
+        if std::env::var_os("ORC_TEST_KEEP").is_some() {
+            tmp.disable_cleanup(true);
+        }
         let root = tmp.path().canonicalize().unwrap();
         let home = root.join("home");
         let repo = root.join("repo");
