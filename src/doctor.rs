@@ -176,6 +176,15 @@ fn ledger_files(s: &Session, checks: &mut Vec<Check>) -> Result<()> {
                 }
                 continue;
             }
+            // Artifacts: any bytes, listed by their work order.
+            if let ["artifacts", wo, name] = path.split('/').collect::<Vec<_>>().as_slice() {
+                if crate::model::WorkOrderId::parse(wo).is_err()
+                    || crate::model::review::check_artifact_name(name).is_err()
+                {
+                    bad.push(format!("{path}: not an artifact orc would write"));
+                }
+                continue;
+            }
             let Some(kind) = ledger_kind(&path) else {
                 bad.push(format!("{path}: not a file orc knows"));
                 continue;

@@ -659,6 +659,26 @@ mod tests {
     }
 
     #[test]
+    fn a_report_built_on_a_copy_from_before_the_work_started_reports_on_from_there() {
+        // The agent's own save started WO-002 (orc applied it while the
+        // file still held the agent's bytes); its next save, built on that
+        // copy, finishes it.
+        let base = sample();
+        let mut started = base.clone();
+        started.work_orders[1].status = Status::InProgress;
+        let mut finished = base.clone();
+        finished.work_orders[1].status = Status::Done;
+        finished.work_orders[1].summary = Some("did it".into());
+        let merged = rebase(&base, &finished, &started).unwrap();
+        assert_eq!(merged.work_orders[1].status, Status::Done);
+        assert_eq!(merged.work_orders[1].summary.as_deref(), Some("did it"));
+        // Work sent on elsewhere meanwhile (review) is not overwritten.
+        let mut reviewed = base.clone();
+        reviewed.work_orders[1].status = Status::Review;
+        assert!(rebase(&base, &finished, &reviewed).is_none());
+    }
+
+    #[test]
     fn forbidden_edits_are_explained() {
         let old = sample();
         type Case = (Box<dyn Fn(&mut Assignment)>, &'static str);

@@ -259,6 +259,13 @@ pub fn all(s: &Session) -> Result<Vec<(&'static Key, Option<Value>)>> {
     let map = read(s)?;
     let shown = format!("{}:{FILE}", s.ledger.branch());
     for (section, v) in &map {
+        // A top-level setting (`check`, `review`, `agents`).
+        if let Ok(k) = key(section)
+            && !section.contains('.')
+        {
+            check(k, v).map_err(|e| Error::invalid(format!("{shown}: `{section}` {e}")))?;
+            continue;
+        }
         let Value::Object(leaves) = v else {
             return Err(Error::invalid(format!(
                 "{shown}: `{section}` is not an object"

@@ -1,0 +1,902 @@
+//! The work comes home: hand-in with evidence, review gates, the merge
+//! train onto the mission's integration branch, `orc mission land`, and
+//! artifacts — with real repositories, real worktrees and real processes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{TestEnv, fixtures};
+use serde_json::Value;
+
+const INTEGRATION: &str = "orc-mission/MISSION-001";
+
+mod code {
+    pub const NOT_FOUND: i32 = 3;
+    pub const CONFLICT: i32 = 4;
+    pub const INVALID: i32 = 5;
+}
+
+fn grove(env: &TestEnv, name: &str) -> PathBuf {
+    env.orc(&["grove", "create", name]).ok();
+    let g = env.orc(&["grove", "show", name, "--json"]).ok().json();
+    PathBuf::from(g["grove"]["path"].as_str().unwrap())
+}
+
+/// Writes `file` in the grove and commits it, as an IMP does.
+fn commit(env: &TestEnv, dir: &Path, file: &str, text: &str) {
+    if let Some(parent) = Path::new(file).parent() {
+        std::fs::create_dir_all(dir.join(parent)).unwrap();
+    }
+    std::fs::write(dir.join(file), text).unwrap();
+    env.git_in(dir, &["add", "-A"]).ok();
+    env.git_in(dir, &["commit", "-q", "-m", &format!("write {file}")])
+        .ok();
+}
+
+/// The IMP of the grove at `dir` starts and finishes `wo`.
+fn hand_in(env: &TestEnv, dir: &Path, wo: &str) -> Value {
+    let w = env.orc(&["wo", "show", wo, "--json"]).ok().json();
+    if w["work_order"]["status"] == "assigned" || w["status"] == "assigned" {
+        env.orc_in(dir, &["work", "start", wo]).ok();
+    }
+    env.orc_in(dir, &["work", "done", wo, "--summary", "did it", "--json"])
+        .ok()
+        .json()
+}
+
+fn wo(env: &TestEnv, id: &str) -> Value {
+    let v = env.orc(&["wo", "show", id, "--json"]).ok().json();
+    if v.get("work_order").is_some() {
+        v["work_order"].clone()
+    } else {
+        v
+    }
+}
+
+fn tip(env: &TestEnv, branch: &str) -> String {
+    env.git(&["rev-parse", "--verify", branch]).ok().line()
+}
+
+fn files_at(env: &TestEnv, rev: &str) -> String {
+    env.git(&["ls-tree", "-r", "--name-only", rev]).ok().stdout
+}
+
+/// One grove per work order, each assigned and handed in with one commit
+/// writing `<name>.txt`.
+fn handed_in(env: &TestEnv, names: &[&str]) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for name in names {
+        let id = env
+            .orc(&["wo", "create", &format!("Write {name}")])
+            .ok()
+            .line();
+        let dir = grove(env, name);
+        env.orc(&["assign", &id, "--grove", name]).ok();
+        commit(env, &dir, &format!("{name}.txt"), "ok\n");
+        hand_in(env, &dir, &id);
+        dirs.push(dir);
+    }
+    dirs
+}
+
+#[test]
+fn a_clean_train_lands_approved_work_by_compare_and_swap_and_never_touches_main() {
+    let env = TestEnv::with_mission();
+    let mission = env.orc(&["mission", "show", "--json"]).ok().json();
+    assert_eq!(mission["target"], "main");
+    assert_eq!(mission["integration"], INTEGRATION);
+    let start = tip(&env, "main");
+    assert_eq!(tip(&env, INTEGRATION), start, "started from the target");
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        "for f in *.txt; do grep -q ok $f || exit 1; done",
+    ])
+    .ok();
+    // A person is working in the main checkout: staged and untracked
+    // changes, main checked out.
+    std::fs::write(env.repo.join("README.md"), "hello, edited\n").unwrap();
+    std::fs::write(env.repo.join("staged.txt"), "staged\n").unwrap();
+    env.git(&["add", "staged.txt"]).ok();
+    std::fs::write(env.repo.join("untracked.txt"), "mine\n").unwrap();
+    let status_before = env.git(&["status", "--porcelain"]).ok().stdout;
+    let index_before = env.git(&["diff", "--cached"]).ok().stdout;
+    let worktree_before = env.git(&["diff"]).ok().stdout;
+
+    handed_in(&env, &["alpha", "beta", "gamma"]);
+    env.orc(&["wo", "update", "WO-003", "--priority", "high"])
+        .ok();
+    for id in ["WO-001", "WO-002", "WO-003"] {
+        let w = wo(&env, id);
+        assert_eq!(w["status"], "review", "{w:#}");
+        assert_eq!(w["evidence"]["commits"], 1);
+        assert_eq!(w["evidence"]["files"], 1);
+        assert_eq!(w["evidence"]["check"]["exit"], 0, "{w:#}");
+        assert_eq!(w["approval"]["state"], "approved", "policy none");
+        assert_eq!(w["approval"]["policy"], "none");
+        assert!(w["artifacts"][0]["name"] == "check.log", "{w:#}");
+    }
+    // Handed in is not landed: the integration branch has not moved.
+    assert_eq!(tip(&env, INTEGRATION), start);
+
+    let out = env.orc(&["merge", "--json"]).ok().json();
+    let landed: Vec<&str> = out["trains"][0]["landed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        landed,
+        ["WO-003", "WO-001", "WO-002"],
+        "priority first, then id"
+    );
+    let integration = tip(&env, INTEGRATION);
+    assert_ne!(integration, start);
+    for f in ["alpha.txt", "beta.txt", "gamma.txt"] {
+        assert!(files_at(&env, INTEGRATION).contains(f), "{f}");
+    }
+    // Each landing moved the branch once, from the commit before (the
+    // reflog records orc's compare-and-swap moves).
+    let reflog = env
+        .git(&["reflog", "show", "--format=%gs", INTEGRATION])
+        .ok()
+        .stdout;
+    assert_eq!(
+        reflog
+            .lines()
+            .filter(|l| l.starts_with("orc: landed"))
+            .count(),
+        3,
+        "{reflog}"
+    );
+    for id in ["WO-001", "WO-002", "WO-003"] {
+        let w = wo(&env, id);
+        assert_eq!(w["status"], "done", "{w:#}");
+        assert_eq!(w["landed"]["integration"], INTEGRATION);
+        let at = w["landed"]["commit"].as_str().unwrap();
+        env.git(&["merge-base", "--is-ancestor", at, INTEGRATION])
+            .ok();
+    }
+    // Nothing of the person's changed.
+    assert_eq!(tip(&env, "main"), start);
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).ok().line(), start);
+    assert_eq!(
+        env.git(&["symbolic-ref", "HEAD"]).ok().line(),
+        "refs/heads/main"
+    );
+    assert_eq!(
+        env.git(&["status", "--porcelain"]).ok().stdout,
+        status_before
+    );
+    assert_eq!(env.git(&["diff", "--cached"]).ok().stdout, index_before);
+    assert_eq!(env.git(&["diff"]).ok().stdout, worktree_before);
+    // The ledger tells it, by the train.
+    let log = env.git(&["log", "--format=%an|%s", "orc"]).ok().stdout;
+    assert!(
+        log.contains(
+            "TRAIN-MISSION-001|WO-001: review -> done (landed on orc-mission/MISSION-001)"
+        ),
+        "{log}"
+    );
+    // Nothing left: a second run does nothing.
+    let again = env.orc(&["merge"]).ok();
+    assert!(
+        again.stdout.contains("nothing approved to merge"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(tip(&env, INTEGRATION), integration);
+}
+
+#[test]
+fn a_conflict_goes_back_with_a_child_work_order_that_the_scripted_imp_resolves() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "One"]).ok();
+    env.orc(&["wo", "create", "Two"]).ok();
+    let one = grove(&env, "one");
+    let two = grove(&env, "two");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
+    commit(&env, &one, "shared.txt", "from one\n");
+    commit(&env, &two, "shared.txt", "from two\n");
+    hand_in(&env, &one, "WO-001");
+    hand_in(&env, &two, "WO-002");
+
+    let out = env.orc(&["merge", "--json"]).ok().json();
+    let train = &out["trains"][0];
+    assert_eq!(train["landed"][0][0], "WO-001", "{out:#}");
+    assert_eq!(train["sent_back"][0][0], "WO-002", "{out:#}");
+    assert!(
+        train["sent_back"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("shared.txt"),
+        "{out:#}"
+    );
+    let two_wo = wo(&env, "WO-002");
+    assert_eq!(two_wo["status"], "in_progress");
+    let child = wo(&env, "WO-003");
+    assert_eq!(child["type"], "conflict");
+    assert_eq!(child["parent"], "WO-002");
+    assert_eq!(child["status"], "assigned");
+    assert_eq!(child["assignee"], "IMP-GROVE-002");
+    assert!(
+        child["description"]
+            .as_str()
+            .unwrap()
+            .contains("shared.txt"),
+        "{child:#}"
+    );
+    // The IMP finds it in its assignment: next, with the files named.
+    let assigned: Value =
+        serde_json::from_slice(&std::fs::read(two.join(".orc/assigned-work.json")).unwrap())
+            .unwrap();
+    assert_eq!(assigned["next"], "WO-003", "{assigned:#}");
+
+    // The scripted IMP does what the child says, nudged once.
+    let mut imp = env.command("sh", &two);
+    imp.arg(fixtures().join("agents/imp.sh"))
+        .env("ORC", TestEnv::bin())
+        .stdin(std::process::Stdio::piped());
+    let mut child_proc = imp.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child_proc.stdin.take().unwrap();
+        writeln!(
+            stdin,
+            "orc: your assignment changed; read .orc/assigned-work.json"
+        )
+        .unwrap();
+    }
+    let status = child_proc.wait().unwrap();
+    assert!(status.success());
+    let resolved = wo(&env, "WO-003");
+    assert_eq!(resolved["status"], "review", "{resolved:#}");
+
+    // Merged on the retry; the work order it was made for lands with it.
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-003")["status"], "done");
+    let two_wo = wo(&env, "WO-002");
+    assert_eq!(two_wo["status"], "done", "{two_wo:#}");
+    assert!(two_wo["landed"]["commit"].is_string());
+    let shared = env
+        .git(&["show", &format!("{INTEGRATION}:shared.txt")])
+        .ok()
+        .stdout;
+    assert!(
+        shared.contains("from one") && shared.contains("from two"),
+        "{shared}"
+    );
+}
+
+#[test]
+fn a_failing_check_sends_the_work_back_with_its_output_and_bisection_lands_the_rest() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "check", "! grep -rl BAD --include=*.txt ."])
+        .ok();
+    env.orc(&["config", "set", "merge.batch", "3"]).ok();
+    env.orc(&["wo", "create", "Good one"]).ok();
+    env.orc(&["wo", "create", "Bad"]).ok();
+    env.orc(&["wo", "create", "Good two"]).ok();
+    for (i, name) in ["good1", "bad", "good2"].iter().enumerate() {
+        let dir = grove(&env, name);
+        env.orc(&["assign", &format!("WO-{:03}", i + 1), "--grove", name])
+            .ok();
+        let text = if *name == "bad" { "BAD\n" } else { "fine\n" };
+        commit(&env, &dir, &format!("{name}.txt"), text);
+        hand_in(&env, &dir, &format!("WO-{:03}", i + 1));
+    }
+    // The check ran at hand-in too: the IMP's evidence shows it failing.
+    let bad = wo(&env, "WO-002");
+    assert_eq!(bad["evidence"]["check"]["exit"], 1, "{bad:#}");
+
+    let out = env.orc(&["merge", "--json"]).ok().json();
+    let train = &out["trains"][0];
+    let mut landed: Vec<&str> = train["landed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l[0].as_str().unwrap())
+        .collect();
+    landed.sort();
+    assert_eq!(landed, ["WO-001", "WO-003"], "{out:#}");
+    assert_eq!(train["sent_back"][0][0], "WO-002", "{out:#}");
+    let files = files_at(&env, INTEGRATION);
+    assert!(files.contains("good1.txt") && files.contains("good2.txt"));
+    assert!(!files.contains("bad.txt"), "{files}");
+    // Back to the grove, with the check's output as an artifact.
+    let bad = wo(&env, "WO-002");
+    assert_eq!(bad["status"], "in_progress");
+    assert_eq!(bad["approval"]["state"], "rejected");
+    let log = env
+        .orc(&["artifact", "get", "WO-002", "train-check.log"])
+        .ok()
+        .stdout;
+    assert!(log.contains("bad.txt"), "{log}");
+    let names: Vec<String> = env
+        .orc(&["artifact", "list", "WO-002", "--json"])
+        .ok()
+        .json()["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"train-check.log".to_string()), "{names:?}");
+    let dir = env.orc(&["grove", "show", "bad", "--json"]).ok().json()["grove"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let assigned =
+        std::fs::read_to_string(Path::new(&dir).join(".orc/assigned-work.json")).unwrap();
+    assert!(
+        assigned.contains("train-check.log"),
+        "the IMP reads why: {assigned}"
+    );
+}
+
+#[test]
+fn a_rejection_sends_the_work_back_and_it_is_reviewed_again() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    env.orc(&["wo", "create", "Feature"]).ok();
+    let dir = grove(&env, "one");
+    grove(&env, "two");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &dir, "feature.txt", "v1\n");
+    hand_in(&env, &dir, "WO-001");
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "review");
+    assert_eq!(w["approval"]["state"], "pending");
+    assert_eq!(w["approval"]["policy"], "deputy");
+    // Pending work does not land.
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-001")["status"], "review");
+    // Not its author, not another IMP.
+    let own = env
+        .orc_in(&dir, &["approve", "WO-001"])
+        .code(code::CONFLICT);
+    assert!(
+        own.stderr.contains("someone else reviews it"),
+        "{}",
+        own.stderr
+    );
+    let other = env
+        .orc(&["approve", "WO-001", "--as", "IMP-GROVE-002"])
+        .code(code::CONFLICT);
+    assert!(
+        other.stderr.contains("reviewed by the deputy"),
+        "{}",
+        other.stderr
+    );
+    // The review shows what a reviewer needs.
+    let review = env.orc(&["review", "WO-001"]).ok().stdout;
+    assert!(
+        review.contains("feature.txt")
+            && review.contains("+v1")
+            && review.contains("review:   deputy"),
+        "{review}"
+    );
+    // Rejected: back in the grove, the reason in its file.
+    env.orc(&[
+        "reject",
+        "WO-001",
+        "--reason",
+        "feature.txt needs a second line",
+        "--as",
+        "DEPUTY-MISSION-001",
+    ])
+    .ok();
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "in_progress");
+    assert_eq!(w["approval"]["state"], "rejected");
+    let assigned: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".orc/assigned-work.json")).unwrap())
+            .unwrap();
+    assert_eq!(assigned["next"], "WO-001");
+    let notes = assigned["work_orders"][0]["notes"].to_string();
+    assert!(notes.contains("feature.txt needs a second line"), "{notes}");
+    env.orc(&[
+        "reject",
+        "WO-001",
+        "--reason",
+        "again",
+        "--as",
+        "DEPUTY-MISSION-001",
+    ])
+    .code(code::CONFLICT);
+    // Done again, reviewed again, approved, landed.
+    commit(&env, &dir, "feature.txt", "v1\nv2\n");
+    env.orc_in(&dir, &["work", "done", "WO-001"]).ok();
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "review");
+    assert_eq!(
+        w["approval"]["state"], "pending",
+        "a new hand-in is reviewed anew"
+    );
+    assert_eq!(w["evidence"]["commits"], 2);
+    env.orc(&[
+        "approve",
+        "WO-001",
+        "--note",
+        "good",
+        "--as",
+        "DEPUTY-MISSION-001",
+    ])
+    .ok();
+    env.orc(&["merge"]).ok();
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "done");
+    assert_eq!(
+        env.git(&["show", &format!("{INTEGRATION}:feature.txt")])
+            .ok()
+            .stdout,
+        "v1\nv2\n"
+    );
+    let story = env
+        .git(&["log", "--reverse", "--format=%an|%s", "orc"])
+        .ok()
+        .stdout;
+    let lines: Vec<&str> = story
+        .lines()
+        .filter(|l| l.contains("|WO-001: "))
+        .map(|l| l.split_once("|WO-001: ").unwrap().1)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "created \"Feature\"",
+            "ready -> assigned to GROVE-001",
+            "assigned -> in_progress",
+            "in_progress -> review",
+            "review -> in_progress (rejected by DEPUTY-MISSION-001)",
+            "in_progress -> review",
+            "approved by DEPUTY-MISSION-001",
+            "review -> done (landed on orc-mission/MISSION-001)",
+        ],
+        "{story}"
+    );
+}
+
+#[test]
+fn a_human_gate_is_never_passed_by_an_agent() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "agents", "build-bot"]).ok();
+    env.orc(&["wo", "create", "Payments", "--review", "human"])
+        .ok();
+    let dir = grove(&env, "one");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &dir, "pay.txt", "pay\n");
+    hand_in(&env, &dir, "WO-001");
+    assert_eq!(wo(&env, "WO-001")["approval"]["policy"], "human");
+    for actor in ["IMP-GROVE-002", "DEPUTY-MISSION-001", "build-bot"] {
+        let out = env
+            .orc(&["approve", "WO-001", "--as", actor])
+            .code(code::CONFLICT);
+        assert!(
+            out.stderr
+                .contains("needs a person's review (policy human)"),
+            "{actor}: {}",
+            out.stderr
+        );
+    }
+    // Not by its author either, and not from the deputy's workspace.
+    env.orc_in(&dir, &["approve", "WO-001"])
+        .code(code::CONFLICT);
+    let ws = env.workspace("MISSION-001");
+    env.orc_in(&ws, &["approve", "WO-001"]).code(code::CONFLICT);
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-001")["status"], "review", "nothing lands");
+    // A person can.
+    env.orc(&["approve", "WO-001", "--as", "Ada Lovelace"]).ok();
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["approval"]["by"], "Ada Lovelace");
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-001")["status"], "done");
+}
+
+#[test]
+fn agent_review_goes_to_another_grove_which_approves() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "agent"]).ok();
+    env.orc(&[
+        "wo",
+        "create",
+        "Parser",
+        "--acceptance",
+        "parses empty input",
+    ])
+    .ok();
+    let one = grove(&env, "one");
+    let two = grove(&env, "two");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &one, "parser.txt", "parse\n");
+    hand_in(&env, &one, "WO-001");
+    let review = wo(&env, "WO-002");
+    assert_eq!(review["type"], "review");
+    assert_eq!(review["reviews"], "WO-001");
+    assert_eq!(review["status"], "ready");
+    // Never to the grove whose work it reviews.
+    let out = env
+        .orc(&["assign", "WO-002", "--grove", "one"])
+        .code(code::CONFLICT);
+    assert!(
+        out.stderr.contains("another grove reviews it"),
+        "{}",
+        out.stderr
+    );
+    let found = env.orc(&["discover", "--auto-claim", "--json"]).ok().json();
+    assert_eq!(found["assigned"]["grove"], "GROVE-002", "{found:#}");
+    let assigned: Value =
+        serde_json::from_slice(&std::fs::read(two.join(".orc/assigned-work.json")).unwrap())
+            .unwrap();
+    assert_eq!(assigned["work_orders"][0]["reviews"], "WO-001");
+    // The reviewer sees the criteria and the diff, and approves.
+    let shown = env.orc_in(&two, &["review", "WO-001"]).ok().stdout;
+    assert!(
+        shown.contains("parses empty input") && shown.contains("+parse"),
+        "{shown}"
+    );
+    env.orc_in(&two, &["approve", "WO-001"]).ok();
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["approval"]["by"], "IMP-GROVE-002");
+    assert_eq!(wo(&env, "WO-002")["status"], "done");
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-001")["status"], "done");
+}
+
+#[test]
+fn a_grove_waiting_on_review_reviews_the_other_groves_work_meanwhile() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "agent"]).ok();
+    handed_in(&env, &["one", "two"]);
+    // Both groves wait on review; each review goes to the other.
+    let listed = env.orc(&["wo", "list", "--json"]).ok().json();
+    let plan: Vec<(String, String)> = listed["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["type"] == "review")
+        .map(|w| {
+            (
+                w["reviews"].as_str().unwrap().to_string(),
+                w["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(plan.len(), 2);
+    for _ in 0..2 {
+        env.orc(&["discover", "--auto-claim"]).ok();
+    }
+    for (reviewed, review) in &plan {
+        let r = wo(&env, review);
+        let author = wo(&env, reviewed)["assignee"].as_str().unwrap().to_string();
+        assert_eq!(r["status"], "assigned", "{r:#}");
+        assert_ne!(r["assignee"].as_str().unwrap(), author, "{r:#}");
+    }
+}
+
+#[test]
+fn dependent_work_starts_from_the_integration_branch_with_its_dependency() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "Library"]).ok();
+    env.orc(&["wo", "create", "User", "--depends-on", "WO-001"])
+        .ok();
+    let one = grove(&env, "one");
+    let two = grove(&env, "two");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &one, "lib.txt", "library\n");
+    hand_in(&env, &one, "WO-001");
+    // Reported is not landed: the dependency is not met yet.
+    let out = env
+        .orc(&["assign", "WO-002", "--grove", "two"])
+        .code(code::CONFLICT);
+    assert!(out.stderr.contains("waiting on WO-001"), "{}", out.stderr);
+    env.orc(&["merge"]).ok();
+    env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
+    assert!(
+        two.join("lib.txt").exists(),
+        "the grove starts from the landed work"
+    );
+    assert_eq!(
+        env.git_in(&two, &["rev-parse", "HEAD"]).ok().line(),
+        tip(&env, INTEGRATION)
+    );
+    assert_eq!(
+        env.git_in(&two, &["symbolic-ref", "--short", "HEAD"])
+            .ok()
+            .line(),
+        "two",
+        "on its own branch"
+    );
+    // A grove holding unmerged work is not moved.
+    let three = grove(&env, "three");
+    commit(&env, &three, "mine.txt", "mine\n");
+    let before = env.git_in(&three, &["rev-parse", "HEAD"]).ok().line();
+    env.orc(&["wo", "create", "More"]).ok();
+    env.orc(&["assign", "WO-003", "--grove", "three"]).ok();
+    assert_eq!(
+        env.git_in(&three, &["rev-parse", "HEAD"]).ok().line(),
+        before
+    );
+}
+
+#[test]
+fn concurrent_approvals_and_racing_trains_never_lose_a_merge() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    const GROVES: usize = 4;
+    let names: Vec<String> = (1..=GROVES).map(|i| format!("g{i}")).collect();
+    let dirs: Vec<PathBuf> = names.iter().map(|n| grove(&env, n)).collect();
+    let mut outside = Vec::new();
+    for round in 0..3 {
+        let mut ids = Vec::new();
+        for (i, dir) in dirs.iter().enumerate() {
+            let id = env
+                .orc(&["wo", "create", &format!("r{round} g{i}")])
+                .ok()
+                .line();
+            env.orc(&["assign", &id, "--grove", &names[i]]).ok();
+            commit(&env, dir, &format!("r{round}/g{i}.txt"), "ok\n");
+            hand_in(&env, dir, &id);
+            ids.push(id);
+        }
+        // All at once: the approvals, two trains, and someone else moving
+        // the integration branch (another machine's train).
+        std::thread::scope(|scope| {
+            for id in &ids {
+                let env = &env;
+                scope.spawn(move || {
+                    env.orc(&["approve", id, "--as", "DEPUTY-MISSION-001"]).ok();
+                });
+            }
+            for _ in 0..2 {
+                let env = &env;
+                scope.spawn(move || {
+                    for _ in 0..3 {
+                        env.orc(&["merge"]).ok();
+                    }
+                });
+            }
+            let env = &env;
+            let outside = &mut outside;
+            scope.spawn(move || {
+                let old = tip(env, INTEGRATION);
+                let tree = env
+                    .git(&["rev-parse", &format!("{old}^{{tree}}")])
+                    .ok()
+                    .line();
+                let c = env
+                    .git(&[
+                        "commit-tree",
+                        &tree,
+                        "-p",
+                        &old,
+                        "-m",
+                        &format!("outside {round}"),
+                    ])
+                    .ok()
+                    .line();
+                // A compare-and-swap like orc's: lost races are fine.
+                let moved = env
+                    .git(&["update-ref", &format!("refs/heads/{INTEGRATION}"), &c, &old])
+                    .code;
+                if moved == 0 {
+                    outside.push(c);
+                }
+            });
+        });
+        env.orc(&["merge"]).ok();
+        let files = files_at(&env, INTEGRATION);
+        for i in 0..GROVES {
+            assert!(
+                files.contains(&format!("r{round}/g{i}.txt")),
+                "round {round}: {files}"
+            );
+        }
+        for id in &ids {
+            let w = wo(&env, id);
+            assert_eq!(w["status"], "done", "{w:#}");
+            env.git(&[
+                "merge-base",
+                "--is-ancestor",
+                w["landed"]["commit"].as_str().unwrap(),
+                INTEGRATION,
+            ])
+            .ok();
+        }
+        for c in &outside {
+            env.git(&["merge-base", "--is-ancestor", c, INTEGRATION])
+                .ok();
+        }
+    }
+    // One landing commit on the ledger per work order.
+    let landings = env
+        .git(&["log", "--format=%s", "orc"])
+        .ok()
+        .stdout
+        .lines()
+        .filter(|l| l.contains("(landed on"))
+        .count();
+    assert_eq!(landings, 3 * GROVES);
+    env.git(&["fsck", "--no-progress"]).ok();
+}
+
+/// A mission whose work (`work.txt`) has landed on its integration branch.
+fn landed_env() -> TestEnv {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "Work"]).ok();
+    let dir = grove(&env, "one");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &dir, "work.txt", "work\n");
+    hand_in(&env, &dir, "WO-001");
+    env.orc(&["merge"]).ok();
+    env
+}
+
+#[test]
+fn mission_land_fast_forwards_a_clean_checked_out_target() {
+    let env = landed_env();
+    let integration = tip(&env, INTEGRATION);
+    let out = env.orc(&["mission", "land", "--json"]).ok().json();
+    assert_eq!(out["how"], "fast-forward", "{out:#}");
+    assert_eq!(tip(&env, "main"), integration);
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).ok().line(), integration);
+    assert!(
+        env.repo.join("work.txt").exists(),
+        "updated as git merge --ff-only would"
+    );
+    assert!(env.git(&["status", "--porcelain"]).ok().stdout.is_empty());
+    let m = env.orc(&["mission", "show", "--json"]).ok().json();
+    assert_eq!(m["landed"]["commit"], integration.as_str());
+    let again = env.orc(&["mission", "land"]).ok();
+    assert!(again.stdout.contains("already on main"), "{}", again.stdout);
+}
+
+#[test]
+fn mission_land_refuses_a_target_checked_out_with_changes() {
+    let env = landed_env();
+    let main = tip(&env, "main");
+    std::fs::write(env.repo.join("README.md"), "my edit\n").unwrap();
+    let out = env.orc(&["mission", "land"]).code(code::CONFLICT);
+    assert!(
+        out.stderr.contains("which has changes")
+            && out
+                .stderr
+                .contains(&format!("merge --ff-only {INTEGRATION}")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(tip(&env, "main"), main);
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join("README.md")).unwrap(),
+        "my edit\n"
+    );
+}
+
+#[test]
+fn mission_land_moves_a_target_that_is_not_checked_out_and_merges_one_that_moved() {
+    let env = landed_env();
+    env.git(&["switch", "-q", "-c", "elsewhere"]).ok();
+    std::fs::write(env.repo.join("other.txt"), "x\n").unwrap();
+    let head = env.git(&["rev-parse", "HEAD"]).ok().line();
+    // main moves on meanwhile (a commit that does not conflict).
+    let old_main = tip(&env, "main");
+    let tree = env.git(&["rev-parse", "main^{tree}"]).ok().line();
+    let moved = env
+        .git(&["commit-tree", &tree, "-p", &old_main, "-m", "hotfix"])
+        .ok()
+        .line();
+    env.git(&["update-ref", "refs/heads/main", &moved]).ok();
+    let out = env.orc(&["mission", "land", "--json"]).ok().json();
+    assert_eq!(out["how"], "merge", "{out:#}");
+    let new_main = tip(&env, "main");
+    let parents = env
+        .git(&["log", "-1", "--format=%P", &new_main])
+        .ok()
+        .line();
+    assert_eq!(parents, format!("{moved} {}", tip(&env, INTEGRATION)));
+    // Nothing of the checkout moved.
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).ok().line(), head);
+    assert!(env.repo.join("other.txt").exists());
+    assert!(!env.repo.join("work.txt").exists());
+}
+
+#[test]
+fn mission_land_refuses_a_target_that_conflicts() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "Work"]).ok();
+    let dir = grove(&env, "one");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &dir, "README.md", "from the mission\n");
+    hand_in(&env, &dir, "WO-001");
+    env.orc(&["merge"]).ok();
+    std::fs::write(env.repo.join("README.md"), "from main\n").unwrap();
+    env.git(&["commit", "-q", "-am", "main moves"]).ok();
+    let main = tip(&env, "main");
+    let out = env.orc(&["mission", "land"]).code(code::CONFLICT);
+    assert!(
+        out.stderr.contains("conflicts with main in README.md"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(tip(&env, "main"), main);
+    assert!(env.git(&["status", "--porcelain"]).ok().stdout.is_empty());
+}
+
+#[test]
+fn artifacts_are_blobs_on_the_ledger_with_a_size_limit() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "Work"]).ok();
+    let report = env.root.join("report.txt");
+    std::fs::write(&report, "all good\n").unwrap();
+    let added = env
+        .orc(&[
+            "artifact",
+            "add",
+            "WO-001",
+            report.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(added["name"], "report.txt");
+    assert_eq!(added["size"], 9);
+    let blob = env
+        .git(&["rev-parse", "orc:artifacts/WO-001/report.txt"])
+        .ok()
+        .line();
+    assert_eq!(added["blob"], blob.as_str(), "content-addressed");
+    assert_eq!(
+        env.orc(&["artifact", "get", "WO-001", "report.txt"])
+            .ok()
+            .stdout,
+        "all good\n"
+    );
+    let listed = env.orc(&["artifact", "list", "WO-001"]).ok().stdout;
+    assert!(listed.starts_with("report.txt  9 bytes"), "{listed}");
+    env.orc(&["artifact", "get", "WO-001", "nope.txt"])
+        .code(code::NOT_FOUND);
+    env.orc(&[
+        "artifact",
+        "add",
+        "WO-001",
+        report.to_str().unwrap(),
+        "--name",
+        "../x",
+    ])
+    .code(2);
+    env.orc(&["config", "set", "artifacts.max_bytes", "4"]).ok();
+    let out = env
+        .orc(&[
+            "artifact",
+            "add",
+            "WO-001",
+            report.to_str().unwrap(),
+            "--name",
+            "big.txt",
+        ])
+        .code(code::INVALID);
+    assert!(
+        out.stderr.contains("over the artifact limit of 4 bytes")
+            && out.stderr.contains("artifacts.max_bytes"),
+        "{}",
+        out.stderr
+    );
+    env.git(&["rev-parse", "--verify", "orc:artifacts/WO-001/big.txt"])
+        .code(128);
+    // Doctor accepts the ledger's artifacts and settings.
+    env.orc(&["config", "set", "check", "true"]).ok();
+    let doctor = env.orc(&["doctor", "--json"]).json();
+    let ledger: Vec<&Value> = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "ledger")
+        .collect();
+    assert!(!ledger.is_empty(), "{doctor:#}");
+    assert!(ledger.iter().all(|c| c["ok"] == true), "{ledger:#?}");
+}
