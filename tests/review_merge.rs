@@ -725,6 +725,41 @@ fn concurrent_approvals_and_racing_trains_never_lose_a_merge() {
     env.git(&["fsck", "--no-progress"]).ok();
 }
 
+#[test]
+fn the_rebase_and_squash_strategies_bring_the_work_in_without_merge_commits() {
+    for strategy in ["rebase", "squash"] {
+        let env = TestEnv::with_mission();
+        env.orc(&["config", "set", "merge.strategy", strategy]).ok();
+        env.orc(&["wo", "create", "Two steps"]).ok();
+        let dir = grove(&env, "one");
+        env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+        commit(&env, &dir, "a.txt", "a\n");
+        commit(&env, &dir, "b.txt", "b\n");
+        hand_in(&env, &dir, "WO-001");
+        let start = tip(&env, INTEGRATION);
+        env.orc(&["merge"]).ok();
+        let log = env
+            .git(&["log", "--format=%P|%an|%s", &format!("{start}..{INTEGRATION}")])
+            .ok()
+            .stdout;
+        let lines: Vec<&str> = log.lines().collect();
+        assert!(
+            lines.iter().all(|l| l.split('|').next().unwrap().split(' ').count() == 1),
+            "{strategy}: no merge commits: {log}"
+        );
+        if strategy == "rebase" {
+            assert_eq!(lines.len(), 2, "{log}");
+            assert!(lines.iter().all(|l| l.contains("|Test Person|write ")), "authors kept: {log}");
+        } else {
+            assert_eq!(lines.len(), 1, "{log}");
+            assert!(lines[0].contains("WO-001: Two steps"), "{log}");
+        }
+        let files = files_at(&env, INTEGRATION);
+        assert!(files.contains("a.txt") && files.contains("b.txt"), "{files}");
+        assert_eq!(wo(&env, "WO-001")["status"], "done");
+    }
+}
+
 /// A mission whose work (`work.txt`) has landed on its integration branch.
 fn landed_env() -> TestEnv {
     let env = TestEnv::with_mission();
