@@ -739,23 +739,35 @@ fn the_rebase_and_squash_strategies_bring_the_work_in_without_merge_commits() {
         let start = tip(&env, INTEGRATION);
         env.orc(&["merge"]).ok();
         let log = env
-            .git(&["log", "--format=%P|%an|%s", &format!("{start}..{INTEGRATION}")])
+            .git(&[
+                "log",
+                "--format=%P|%an|%s",
+                &format!("{start}..{INTEGRATION}"),
+            ])
             .ok()
             .stdout;
         let lines: Vec<&str> = log.lines().collect();
         assert!(
-            lines.iter().all(|l| l.split('|').next().unwrap().split(' ').count() == 1),
+            lines
+                .iter()
+                .all(|l| l.split('|').next().unwrap().split(' ').count() == 1),
             "{strategy}: no merge commits: {log}"
         );
         if strategy == "rebase" {
             assert_eq!(lines.len(), 2, "{log}");
-            assert!(lines.iter().all(|l| l.contains("|Test Person|write ")), "authors kept: {log}");
+            assert!(
+                lines.iter().all(|l| l.contains("|Test Person|write ")),
+                "authors kept: {log}"
+            );
         } else {
             assert_eq!(lines.len(), 1, "{log}");
             assert!(lines[0].contains("WO-001: Two steps"), "{log}");
         }
         let files = files_at(&env, INTEGRATION);
-        assert!(files.contains("a.txt") && files.contains("b.txt"), "{files}");
+        assert!(
+            files.contains("a.txt") && files.contains("b.txt"),
+            "{files}"
+        );
         assert_eq!(wo(&env, "WO-001")["status"], "done");
     }
 }

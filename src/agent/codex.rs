@@ -79,6 +79,10 @@ A line starting with `orc:` typed into your input is a notification from orc: ac
 - Start the next work order with `orc work start`, do the work here, commit it with \
 `git add` and `git commit` on this branch, then report `orc work done --summary \"...\"` \
 (or `orc work block --reason \"...\"`, `orc work review`).\n\
+- Work you hand in with commits goes to review and is done once it has landed on the \
+mission's integration branch; work sent back returns to you with the reason in its notes.\n\
+- A review work order (it has `reviews`) asks you to review another's work: `orc review WO`, \
+then `orc approve WO` or `orc reject WO --reason \"...\"`.\n\
 - Then take the next work order of the assignment the same way until none is left.\n\
 - Ask the deputy with `orc mail send --to deputy \"...\"`; read answers with `orc mail inbox`.\n"
         }

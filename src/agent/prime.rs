@@ -98,6 +98,17 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
         .next
         .and_then(|n| a.work_orders.iter().find(|w| w.id == n))
     {
+        Some(next) if next.reviews.is_some() => {
+            let r = next.reviews.expect("matched");
+            out.push(format!("Next: {} {}", next.id, quoted(&next.title)));
+            out.push(format!(
+                "  You review {r}: `orc review {r}` shows its criteria, notes, check and diff;"
+            ));
+            out.push(format!(
+                "  then `orc approve {r} --note TEXT` or `orc reject {r} --reason TEXT`. That closes {}.",
+                next.id
+            ));
+        }
         Some(next) => {
             out.push(format!("Next: {} {}", next.id, quoted(&next.title)));
             for line in next.description.lines().take(MAX_DESCRIPTION_LINES) {
@@ -149,6 +160,14 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
     out.push("  orc work block [WO] --reason TEXT     when you are stuck".into());
     out.push("  orc work note [WO] TEXT               to leave a note".into());
     out.push("  orc mail send --to deputy TEXT        to ask the deputy".into());
+    out.push(
+        "Work you hand in with commits goes to review; it is done once it has landed on the".into(),
+    );
+    out.push(
+        "mission's integration branch. Work sent back (rejected, a conflict, a failed check)"
+            .into(),
+    );
+    out.push("returns here in_progress, with the reason in its notes.".into());
     out.push(
         "Or edit .orc/assigned-work.json: set work_orders[].status to in_progress, review,".into(),
     );
@@ -227,6 +246,27 @@ fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
         .iter()
         .filter(|w| w.status == Status::Blocked)
         .collect();
+    let pending: Vec<_> = loaded
+        .orders
+        .iter()
+        .filter(|w| w.status == Status::Review)
+        .filter(|w| {
+            w.approval
+                .as_ref()
+                .is_some_and(|a| a.state == crate::model::review::ApprovalState::Pending)
+        })
+        .collect();
+    if !pending.is_empty() {
+        out.push("Waiting for review (`orc review WO`, then `orc approve WO` or `orc reject WO --reason`):".into());
+        for wo in pending.iter().take(8) {
+            out.push(format!(
+                "  {}  {}  {}",
+                wo.id,
+                wo.approval.as_ref().map_or("-", |a| a.policy.as_str()),
+                clip(&wo.title)
+            ));
+        }
+    }
     if !blocked.is_empty() {
         out.push("Blocked:".into());
         for wo in blocked.iter().take(8) {
@@ -270,6 +310,7 @@ fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {
         "  orc assign WO --grove GROVE   orc discover [--auto-claim]   orc unassign GROVE".into(),
     );
     out.push("  orc mail send --to GROVE TEXT   orc mail read MSG".into());
+    out.push("  orc review WO   orc approve WO   orc reject WO --reason T   orc merge   orc mission land".into());
     let data = json!({
         "mission": mission,
         "counts": counts.iter().map(|(k, n)| (k.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),

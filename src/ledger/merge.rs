@@ -204,11 +204,37 @@ pub fn train_worktree(common: &Path, path: &Path, at: ObjectId) -> Result<PathBu
 }
 
 /// Puts the train's worktree on `at`, detached, with nothing else in it.
+/// Cheap when it is there already (as a landing leaves it): one look at
+/// HEAD and one status.
 pub fn reset(dir: &Path, at: ObjectId) -> Result<()> {
-    for args in [vec!["merge", "--abort"], vec!["cherry-pick", "--abort"]] {
+    let gitdir = worktree_git_dir(dir);
+    let pending = |name: &str| gitdir.as_ref().is_none_or(|g| g.join(name).exists());
+    if pending("MERGE_HEAD") {
         let mut cmd = git_in(dir);
-        cmd.args(&args);
+        cmd.args(["merge", "--abort"]);
         let _ = run(cmd, "abort");
+    }
+    if pending("CHERRY_PICK_HEAD") || pending("sequencer") {
+        let mut cmd = git_in(dir);
+        cmd.args(["cherry-pick", "--abort"]);
+        let _ = run(cmd, "abort");
+    }
+    if gitdir.is_some() && head(dir).ok() == Some(at) && !pending("MERGE_HEAD") {
+        let mut cmd = git_in(dir);
+        cmd.args([
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all",
+        ]);
+        if text(&ok(
+            run(cmd, "read a worktree's status")?,
+            "read a worktree's status",
+        )?)
+        .is_empty()
+        {
+            return Ok(());
+        }
     }
     let mut cmd = git_in(dir);
     cmd.args(["checkout", "-q", "--detach", "--force"])
@@ -223,6 +249,15 @@ pub fn reset(dir: &Path, at: ObjectId) -> Result<()> {
     let mut cmd = git_in(dir);
     cmd.args(["clean", "-q", "-fdx"]);
     ok(run(cmd, "clean")?, "clean").map(|_| ())
+}
+
+/// The private git directory of the worktree at `dir` (from its `.git`
+/// file), if it can be read.
+fn worktree_git_dir(dir: &Path) -> Option<std::path::PathBuf> {
+    let text = std::fs::read_to_string(dir.join(".git")).ok()?;
+    let path = text.strip_prefix("gitdir:")?.trim();
+    let p = std::path::PathBuf::from(path);
+    Some(if p.is_absolute() { p } else { dir.join(p) })
 }
 
 /// What bringing one piece of work in did.
