@@ -225,6 +225,9 @@ Work orders, in the order to do them:
   orc mail send --to deputy TEXT        to ask the deputy
 Or edit .orc/assigned-work.json: set work_orders[].status to in_progress, review,
 done or blocked (with blocked_reason), set summary, append {\"text\": ...} to notes.
+Work you hand in with commits goes to review; it is done once it has landed on the
+mission's integration branch. Work sent back (rejected, a conflict, a failed check)
+returns here in_progress, with the reason in its notes.
 
 ## Mail: 1 unread
   MSG-001 from DEPUTY-MISSION-001: Use port 8080.
@@ -298,6 +301,7 @@ Blocked:
   orc wo create TITLE [--parent WO] [--depends-on WO]   orc summary
   orc assign WO --grove GROVE   orc discover [--auto-claim]   orc unassign GROVE
   orc mail send --to GROVE TEXT   orc mail read MSG
+  orc review WO   orc approve WO   orc reject WO --reason T   orc merge   orc mission land
 ";
     assert_eq!(text, expected);
     assert!(text.lines().count() <= 60);

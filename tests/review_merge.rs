@@ -947,3 +947,40 @@ fn artifacts_are_blobs_on_the_ledger_with_a_size_limit() {
     assert!(!ledger.is_empty(), "{doctor:#}");
     assert!(ledger.iter().all(|c| c["ok"] == true), "{ledger:#?}");
 }
+
+#[test]
+fn the_trains_check_keeps_ignored_build_caches_between_runs() {
+    let env = TestEnv::with_mission();
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        "mkdir -p cache && echo run >> cache/runs",
+    ])
+    .ok();
+    env.orc(&["wo", "create", "Ignore the cache"]).ok();
+    env.orc(&["wo", "create", "More"]).ok();
+    let dir = grove(&env, "one");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &dir, ".gitignore", "cache/\n");
+    hand_in(&env, &dir, "WO-001");
+    env.orc(&["merge"]).ok();
+    env.orc(&["assign", "WO-002", "--grove", "one"]).ok();
+    commit(&env, &dir, "more.txt", "more\n");
+    hand_in(&env, &dir, "WO-002");
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-002")["status"], "done");
+    let train = env.root.join("home/src/worktrees");
+    let runs: Vec<PathBuf> = std::fs::read_dir(&train)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("MISSION-001/.train/cache/runs"))
+        .filter(|p| p.exists())
+        .collect();
+    assert_eq!(runs.len(), 1, "{train:?}");
+    let text = std::fs::read_to_string(&runs[0]).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "both merges checked on one cache: {text}"
+    );
+}

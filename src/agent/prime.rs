@@ -161,6 +161,13 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
     out.push("  orc work note [WO] TEXT               to leave a note".into());
     out.push("  orc mail send --to deputy TEXT        to ask the deputy".into());
     out.push(
+        "Or edit .orc/assigned-work.json: set work_orders[].status to in_progress, review,".into(),
+    );
+    out.push(
+        "done or blocked (with blocked_reason), set summary, append {\"text\": ...} to notes."
+            .into(),
+    );
+    out.push(
         "Work you hand in with commits goes to review; it is done once it has landed on the".into(),
     );
     out.push(
@@ -168,13 +175,6 @@ fn imp_assignment(out: &mut Vec<String>, a: &Assignment) {
             .into(),
     );
     out.push("returns here in_progress, with the reason in its notes.".into());
-    out.push(
-        "Or edit .orc/assigned-work.json: set work_orders[].status to in_progress, review,".into(),
-    );
-    out.push(
-        "done or blocked (with blocked_reason), set summary, append {\"text\": ...} to notes."
-            .into(),
-    );
 }
 
 fn deputy(s: &Session, mission_id: crate::model::MissionId) -> Result<Prime> {

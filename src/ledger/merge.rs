@@ -203,9 +203,10 @@ pub fn train_worktree(common: &Path, path: &Path, at: ObjectId) -> Result<PathBu
     Ok(path.to_path_buf())
 }
 
-/// Puts the train's worktree on `at`, detached, with nothing else in it.
-/// Cheap when it is there already (as a landing leaves it): one look at
-/// HEAD and one status.
+/// Puts the train's worktree on `at`, detached, with no changes and no
+/// untracked files (ignored ones, such as build caches, are kept). Cheap
+/// when it is there already (as a landing leaves it): one look at HEAD and
+/// one status.
 pub fn reset(dir: &Path, at: ObjectId) -> Result<()> {
     let gitdir = worktree_git_dir(dir);
     let pending = |name: &str| gitdir.as_ref().is_none_or(|g| g.join(name).exists());
@@ -221,12 +222,7 @@ pub fn reset(dir: &Path, at: ObjectId) -> Result<()> {
     }
     if gitdir.is_some() && head(dir).ok() == Some(at) && !pending("MERGE_HEAD") {
         let mut cmd = git_in(dir);
-        cmd.args([
-            "status",
-            "--porcelain",
-            "--ignored",
-            "--untracked-files=all",
-        ]);
+        cmd.args(["status", "--porcelain", "--untracked-files=all"]);
         if text(&ok(
             run(cmd, "read a worktree's status")?,
             "read a worktree's status",
@@ -246,8 +242,10 @@ pub fn reset(dir: &Path, at: ObjectId) -> Result<()> {
     let mut cmd = git_in(dir);
     cmd.args(["reset", "-q", "--hard"]).arg(at.to_string());
     ok(run(cmd, "reset")?, "reset")?;
+    // Ignored files (a build's cache, such as `target/`) stay: the check
+    // builds on them as it would in a person's checkout.
     let mut cmd = git_in(dir);
-    cmd.args(["clean", "-q", "-fdx"]);
+    cmd.args(["clean", "-q", "-fd"]);
     ok(run(cmd, "clean")?, "clean").map(|_| ())
 }
 
