@@ -219,7 +219,7 @@ fn remove_refuses_unmerged_work_keeps_it_under_an_archive_ref_when_forced_and_ho
     let out = env.orc(&["grove", "remove", "work"]).code(code::CONFLICT);
     assert!(
         out.stderr
-            .contains("has 1 commit(s) that are not on orc-mission/MISSION-001")
+            .contains("has 1 commit(s) that have not landed on orc-mission/MISSION-001")
             && out.stderr.contains("--force"),
         "{}",
         out.stderr

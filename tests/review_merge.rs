@@ -192,84 +192,89 @@ fn a_clean_train_lands_approved_work_by_compare_and_swap_and_never_touches_main(
 }
 
 #[test]
+/// With every strategy: the IMP resolves by merging the integration branch
+/// into its grove, and the train brings that resolution in.
 fn a_conflict_goes_back_with_a_child_work_order_that_the_scripted_imp_resolves() {
-    let env = TestEnv::with_mission();
-    env.orc(&["wo", "create", "One"]).ok();
-    env.orc(&["wo", "create", "Two"]).ok();
-    let one = grove(&env, "one");
-    let two = grove(&env, "two");
-    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
-    env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
-    commit(&env, &one, "shared.txt", "from one\n");
-    commit(&env, &two, "shared.txt", "from two\n");
-    hand_in(&env, &one, "WO-001");
-    hand_in(&env, &two, "WO-002");
+    for strategy in ["merge", "rebase", "squash"] {
+        let env = TestEnv::with_mission();
+        env.orc(&["config", "set", "merge.strategy", strategy]).ok();
+        env.orc(&["wo", "create", "One"]).ok();
+        env.orc(&["wo", "create", "Two"]).ok();
+        let one = grove(&env, "one");
+        let two = grove(&env, "two");
+        env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+        env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
+        commit(&env, &one, "shared.txt", "from one\n");
+        commit(&env, &two, "shared.txt", "from two\n");
+        hand_in(&env, &one, "WO-001");
+        hand_in(&env, &two, "WO-002");
 
-    let out = env.orc(&["merge", "--json"]).ok().json();
-    let train = &out["trains"][0];
-    assert_eq!(train["landed"][0][0], "WO-001", "{out:#}");
-    assert_eq!(train["sent_back"][0][0], "WO-002", "{out:#}");
-    assert!(
-        train["sent_back"][0][1]
-            .as_str()
-            .unwrap()
-            .contains("shared.txt"),
-        "{out:#}"
-    );
-    let two_wo = wo(&env, "WO-002");
-    assert_eq!(two_wo["status"], "in_progress");
-    let child = wo(&env, "WO-003");
-    assert_eq!(child["type"], "conflict");
-    assert_eq!(child["parent"], "WO-002");
-    assert_eq!(child["status"], "assigned");
-    assert_eq!(child["assignee"], "IMP-GROVE-002");
-    assert!(
-        child["description"]
-            .as_str()
-            .unwrap()
-            .contains("shared.txt"),
-        "{child:#}"
-    );
-    // The IMP finds it in its assignment: next, with the files named.
-    let assigned: Value =
-        serde_json::from_slice(&std::fs::read(two.join(".orc/assigned-work.json")).unwrap())
+        let out = env.orc(&["merge", "--json"]).ok().json();
+        let train = &out["trains"][0];
+        assert_eq!(train["landed"][0][0], "WO-001", "{out:#}");
+        assert_eq!(train["sent_back"][0][0], "WO-002", "{out:#}");
+        assert!(
+            train["sent_back"][0][1]
+                .as_str()
+                .unwrap()
+                .contains("shared.txt"),
+            "{out:#}"
+        );
+        let two_wo = wo(&env, "WO-002");
+        assert_eq!(two_wo["status"], "in_progress");
+        let child = wo(&env, "WO-003");
+        assert_eq!(child["type"], "conflict");
+        assert_eq!(child["parent"], "WO-002");
+        assert_eq!(child["status"], "assigned");
+        assert_eq!(child["assignee"], "IMP-GROVE-002");
+        assert!(
+            child["description"]
+                .as_str()
+                .unwrap()
+                .contains("shared.txt"),
+            "{child:#}"
+        );
+        // The IMP finds it in its assignment: next, with the files named.
+        let assigned: Value =
+            serde_json::from_slice(&std::fs::read(two.join(".orc/assigned-work.json")).unwrap())
+                .unwrap();
+        assert_eq!(assigned["next"], "WO-003", "{assigned:#}");
+
+        // The scripted IMP does what the child says, nudged once.
+        let mut imp = env.command("sh", &two);
+        imp.arg(fixtures().join("agents/imp.sh"))
+            .env("ORC", TestEnv::bin())
+            .stdin(std::process::Stdio::piped());
+        let mut child_proc = imp.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child_proc.stdin.take().unwrap();
+            writeln!(
+                stdin,
+                "orc: your assignment changed; read .orc/assigned-work.json"
+            )
             .unwrap();
-    assert_eq!(assigned["next"], "WO-003", "{assigned:#}");
+        }
+        let status = child_proc.wait().unwrap();
+        assert!(status.success());
+        let resolved = wo(&env, "WO-003");
+        assert_eq!(resolved["status"], "review", "{resolved:#}");
 
-    // The scripted IMP does what the child says, nudged once.
-    let mut imp = env.command("sh", &two);
-    imp.arg(fixtures().join("agents/imp.sh"))
-        .env("ORC", TestEnv::bin())
-        .stdin(std::process::Stdio::piped());
-    let mut child_proc = imp.spawn().unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child_proc.stdin.take().unwrap();
-        writeln!(
-            stdin,
-            "orc: your assignment changed; read .orc/assigned-work.json"
-        )
-        .unwrap();
+        // Merged on the retry; the work order it was made for lands with it.
+        env.orc(&["merge"]).ok();
+        assert_eq!(wo(&env, "WO-003")["status"], "done");
+        let two_wo = wo(&env, "WO-002");
+        assert_eq!(two_wo["status"], "done", "{two_wo:#}");
+        assert!(two_wo["landed"]["commit"].is_string());
+        let shared = env
+            .git(&["show", &format!("{INTEGRATION}:shared.txt")])
+            .ok()
+            .stdout;
+        assert!(
+            shared.contains("from one") && shared.contains("from two"),
+            "{shared}"
+        );
     }
-    let status = child_proc.wait().unwrap();
-    assert!(status.success());
-    let resolved = wo(&env, "WO-003");
-    assert_eq!(resolved["status"], "review", "{resolved:#}");
-
-    // Merged on the retry; the work order it was made for lands with it.
-    env.orc(&["merge"]).ok();
-    assert_eq!(wo(&env, "WO-003")["status"], "done");
-    let two_wo = wo(&env, "WO-002");
-    assert_eq!(two_wo["status"], "done", "{two_wo:#}");
-    assert!(two_wo["landed"]["commit"].is_string());
-    let shared = env
-        .git(&["show", &format!("{INTEGRATION}:shared.txt")])
-        .ok()
-        .stdout;
-    assert!(
-        shared.contains("from one") && shared.contains("from two"),
-        "{shared}"
-    );
 }
 
 #[test]
@@ -983,4 +988,208 @@ fn the_trains_check_keeps_ignored_build_caches_between_runs() {
         2,
         "both merges checked on one cache: {text}"
     );
+}
+
+/// With `rebase` and `squash` the integration branch gets new commits, not
+/// the grove's: the grove's own commits never become its ancestors. Work
+/// that has landed that way still counts as landed — in the next hand-in's
+/// evidence and diff, for a parent without commits of its own, at the next
+/// assignment (the branch is recreated at the integration branch), and for
+/// custody at `grove remove`.
+#[test]
+fn work_landed_by_rebase_or_squash_counts_as_landed_for_the_grove_that_did_it() {
+    for strategy in ["rebase", "squash"] {
+        let env = TestEnv::with_mission();
+        env.orc(&["config", "set", "merge.strategy", strategy]).ok();
+        env.orc(&["wo", "create", "Parent"]).ok();
+        env.orc(&["wo", "create", "First", "--parent", "WO-001"])
+            .ok();
+        env.orc(&["wo", "create", "Second", "--parent", "WO-001"])
+            .ok();
+        let one = grove(&env, "one");
+        env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+        commit(&env, &one, "a.txt", "a\n");
+        commit(&env, &one, "b.txt", "b\n");
+        hand_in(&env, &one, "WO-002");
+        env.orc(&["merge"]).ok();
+        assert_eq!(wo(&env, "WO-002")["status"], "done", "{strategy}");
+        let first = tip(&env, INTEGRATION);
+        assert!(
+            env.git(&[
+                "merge-base",
+                "--is-ancestor",
+                &env.git_in(&one, &["rev-parse", "HEAD"]).ok().line(),
+                &first
+            ])
+            .code
+                != 0,
+            "{strategy}: the grove's commits are not on the integration branch"
+        );
+
+        // The grove goes on on top of the landed commits.
+        commit(&env, &one, "b.txt", "b2\n");
+        commit(&env, &one, "c.txt", "c\n");
+        hand_in(&env, &one, "WO-003");
+        let w = wo(&env, "WO-003");
+        assert_eq!(w["status"], "review", "{strategy}: {w:#}");
+        assert_eq!(w["evidence"]["commits"], 2, "{strategy}: {w:#}");
+        assert_eq!(w["evidence"]["files"], 2, "{strategy}: {w:#}");
+        let view = env.orc(&["review", "WO-003", "--json"]).ok().json();
+        let diff = view["diff"].as_str().unwrap();
+        assert!(diff.contains("c.txt"), "{strategy}: {diff}");
+        assert!(
+            !diff.contains("a.txt") && diff.contains("-b\n+b2"),
+            "{strategy}: landed work is not shown again: {diff}"
+        );
+        env.orc(&["merge"]).ok();
+        assert_eq!(wo(&env, "WO-003")["status"], "done", "{strategy}");
+
+        // Both children landed: the parent is done with them.
+        assert_eq!(wo(&env, "WO-001")["status"], "done", "{strategy}");
+        let files = files_at(&env, INTEGRATION);
+        for f in ["a.txt", "b.txt", "c.txt"] {
+            assert!(files.contains(f), "{strategy}: {files}");
+        }
+        let b = env
+            .git(&["show", &format!("{INTEGRATION}:b.txt")])
+            .ok()
+            .stdout;
+        assert_eq!(b, "b2\n", "{strategy}: the change on landed work lands");
+
+        // Work that commits nothing, in a grove that could not catch up (a
+        // stray file): nothing has not landed, so it is done at once.
+        std::fs::write(one.join("stray.txt"), "stray\n").unwrap();
+        env.orc(&["wo", "create", "Look around"]).ok();
+        env.orc(&["assign", "WO-004", "--grove", "one"]).ok();
+        env.orc_in(&one, &["work", "done", "WO-004", "--allow-uncommitted"])
+            .ok();
+        let w = wo(&env, "WO-004");
+        assert_eq!(w["status"], "done", "{strategy}: {w:#}");
+        assert!(w["evidence"].is_null(), "{strategy}: {w:#}");
+        std::fs::remove_file(one.join("stray.txt")).unwrap();
+
+        // New work: the grove's branch is recreated at the integration
+        // branch (its old tip is on it in substance, not in history).
+        env.orc(&["wo", "create", "Third"]).ok();
+        env.orc(&["assign", "WO-005", "--grove", "one"]).ok();
+        assert_eq!(
+            env.git_in(&one, &["rev-parse", "HEAD"]).ok().line(),
+            tip(&env, INTEGRATION),
+            "{strategy}: recreated at the integration branch"
+        );
+        assert_eq!(
+            env.git_in(&one, &["symbolic-ref", "--short", "HEAD"])
+                .ok()
+                .line(),
+            "one"
+        );
+        env.orc_in(&one, &["work", "start", "WO-005"]).ok();
+        env.orc_in(&one, &["work", "block", "WO-005", "--reason", "stop"])
+            .ok();
+
+        // Custody: everything on the branch has landed, so it goes
+        // without --force and without an archive ref. A grove that did
+        // not catch up (its branch still holds the rewritten commits) too.
+        let two = grove(&env, "two");
+        env.orc(&["wo", "create", "Fourth"]).ok();
+        env.orc(&["assign", "WO-006", "--grove", "two"]).ok();
+        commit(&env, &two, "d.txt", "d\n");
+        hand_in(&env, &two, "WO-006");
+        env.orc(&["merge"]).ok();
+        assert_eq!(wo(&env, "WO-006")["status"], "done", "{strategy}");
+        let out = env.orc(&["grove", "remove", "two", "--json"]).ok().json();
+        assert!(out["archived"].is_null(), "{strategy}: {out:#}");
+        // Not yet landed work is still refused.
+        commit(&env, &one, "e.txt", "e\n");
+        env.orc(&["unassign", "one"]).ok();
+        let out = env.orc(&["grove", "remove", "one"]).code(code::CONFLICT);
+        assert!(
+            out.stderr.contains("1 commit"),
+            "{strategy}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// An IMP that forgot to commit is told so, and nothing is lost: only
+/// committed work is handed in and lands.
+#[test]
+fn a_hand_in_with_uncommitted_changes_is_refused_and_loses_nothing() {
+    let env = TestEnv::with_mission();
+    env.orc(&["wo", "create", "Write it"]).ok();
+    let dir = grove(&env, "one");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    env.orc_in(&dir, &["work", "start"]).ok();
+    // Nothing committed at all: `done` would land nothing.
+    std::fs::write(dir.join("forgot.txt"), "work\n").unwrap();
+    let out = env
+        .orc_in(&dir, &["work", "done", "--summary", "did it"])
+        .code(code::CONFLICT);
+    assert!(
+        out.stderr
+            .contains("GROVE-001 has 1 change(s) that are not committed (forgot.txt)")
+            && out.stderr.contains("git add -A && git commit")
+            && out.stderr.contains("--allow-uncommitted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(wo(&env, "WO-001")["status"], "in_progress");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("forgot.txt")).unwrap(),
+        "work\n"
+    );
+    let out = env.orc_in(&dir, &["work", "review"]).code(code::CONFLICT);
+    assert!(out.stderr.contains("forgot.txt"), "{}", out.stderr);
+
+    // Committed, with a change to a tracked file left over: still refused;
+    // with --allow-uncommitted the commit is handed in and a note says
+    // what stayed behind.
+    env.git_in(&dir, &["add", "forgot.txt"]).ok();
+    env.git_in(&dir, &["commit", "-q", "-m", "write it"]).ok();
+    std::fs::write(dir.join("README.md"), "half an edit\n").unwrap();
+    env.orc_in(&dir, &["work", "done"]).code(code::CONFLICT);
+    env.orc_in(&dir, &["work", "done", "--allow-uncommitted"])
+        .ok();
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "review", "{w:#}");
+    assert_eq!(w["evidence"]["commits"], 1, "{w:#}");
+    let notes = w["notes"].to_string();
+    assert!(
+        notes.contains("1 uncommitted change(s)") && notes.contains("README.md"),
+        "{w:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("README.md")).unwrap(),
+        "half an edit\n",
+        "left where it was"
+    );
+    env.orc(&["merge"]).ok();
+    let files = files_at(&env, INTEGRATION);
+    assert!(files.contains("forgot.txt"), "{files}");
+    let readme = env
+        .git(&["show", &format!("{INTEGRATION}:README.md")])
+        .ok()
+        .stdout;
+    assert!(!readme.contains("half an edit"), "{readme}");
+
+    // By file edit (nothing to answer an error to): applied, with the note.
+    env.orc(&["wo", "create", "More"]).ok();
+    env.git_in(&dir, &["checkout", "-q", "--", "README.md"])
+        .ok();
+    env.orc(&["assign", "WO-002", "--grove", "one"]).ok();
+    env.orc_in(&dir, &["work", "start"]).ok();
+    commit(&env, &dir, "more.txt", "more\n");
+    std::fs::write(dir.join("scratch.txt"), "scratch\n").unwrap();
+    let path = dir.join(".orc/assigned-work.json");
+    let mut a: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for w in a["work_orders"].as_array_mut().unwrap() {
+        if w["id"] == "WO-002" {
+            w["status"] = Value::from("done");
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&a).unwrap()).unwrap();
+    env.orc_in(&dir, &["apply"]).ok();
+    let w = wo(&env, "WO-002");
+    assert_eq!(w["status"], "review", "{w:#}");
+    assert!(w["notes"].to_string().contains("scratch.txt"), "{w:#}");
 }

@@ -61,12 +61,19 @@ pub enum WorkCommand {
         summary: Option<String>,
         #[arg(long, value_name = "GROVE")]
         grove: Option<String>,
+        /// Hand in what is committed although the grove has uncommitted
+        /// changes (they stay in the grove and do not land).
+        #[arg(long)]
+        allow_uncommitted: bool,
     },
     /// Ask for review of a work order (default: the one in progress).
     Review {
         wo: Option<String>,
         #[arg(long, value_name = "GROVE")]
         grove: Option<String>,
+        /// As for `done`.
+        #[arg(long)]
+        allow_uncommitted: bool,
     },
     /// Mark a work order blocked (default: the one in progress).
     Block {
@@ -195,14 +202,30 @@ pub fn work(s: &Session, cmd: &WorkCommand, out: &Out) -> Result<()> {
             return Ok(());
         }
         WorkCommand::Start { wo, grove } => (grove, wo_arg(wo)?, Report::Start),
-        WorkCommand::Done { wo, summary, grove } => (
+        WorkCommand::Done {
+            wo,
+            summary,
+            grove,
+            allow_uncommitted,
+        } => (
             grove,
             wo_arg(wo)?,
             Report::Done {
                 summary: summary.clone(),
+                allow_uncommitted: *allow_uncommitted,
             },
         ),
-        WorkCommand::Review { wo, grove } => (grove, wo_arg(wo)?, Report::Review),
+        WorkCommand::Review {
+            wo,
+            grove,
+            allow_uncommitted,
+        } => (
+            grove,
+            wo_arg(wo)?,
+            Report::Review {
+                allow_uncommitted: *allow_uncommitted,
+            },
+        ),
         WorkCommand::Block { wo, reason, grove } => (
             grove,
             wo_arg(wo)?,

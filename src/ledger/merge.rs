@@ -135,6 +135,31 @@ pub fn size(common: &Path, base: ObjectId, head: ObjectId) -> Result<Size> {
     })
 }
 
+/// How many commits `head` has that none of `exclude` has
+/// (`git rev-list --count head ^exclude...`).
+pub fn count(common: &Path, head: ObjectId, exclude: &[ObjectId]) -> Result<u32> {
+    let mut cmd = git_common(common);
+    cmd.args(["rev-list", "--count"]).arg(head.to_string());
+    for e in exclude {
+        cmd.arg(format!("^{e}"));
+    }
+    let t = text(&ok(run(cmd, "count commits")?, "count commits")?);
+    t.parse()
+        .map_err(|_| Error::internal(format!("git rev-list --count printed {t:?}")))
+}
+
+/// The best common ancestor of `a` and `b`.
+pub fn merge_base(common: &Path, a: ObjectId, b: ObjectId) -> Result<ObjectId> {
+    let mut cmd = git_common(common);
+    cmd.arg("merge-base").arg(a.to_string()).arg(b.to_string());
+    let t = text(&run(cmd, "find a merge base")?);
+    ObjectId::from_hex(t.as_bytes()).map_err(|_| {
+        Error::conflict(format!(
+            "{a} and {b} share no history; there is nothing to merge from"
+        ))
+    })
+}
+
 /// The patch of `base...head`, for a reviewer (cut at `max` bytes).
 pub fn diff(common: &Path, base: ObjectId, head: ObjectId, max: usize) -> Result<String> {
     let mut cmd = git_common(common);
@@ -174,12 +199,43 @@ pub fn is_clean(dir: &Path) -> Result<bool> {
     .is_empty())
 }
 
+/// The paths `git status` shows as changed or untracked in the worktree
+/// at `dir` (ignored and excluded files are not).
+pub fn changed_paths(dir: &Path) -> Result<Vec<String>> {
+    let mut cmd = git_in(dir);
+    cmd.args(["status", "--porcelain", "-z", "--untracked-files=normal"]);
+    let out = ok(
+        run(cmd, "read a worktree's status")?,
+        "read a worktree's status",
+    )?;
+    let mut paths = Vec::new();
+    let mut entries = out.stdout.split(|b| *b == 0).filter(|e| !e.is_empty());
+    while let Some(e) = entries.next() {
+        if e.len() > 3 {
+            paths.push(String::from_utf8_lossy(&e[3..]).into_owned());
+        }
+        // A rename or copy is followed by its source path.
+        if matches!(e.first(), Some(b'R' | b'C')) {
+            entries.next();
+        }
+    }
+    Ok(paths)
+}
+
 /// `git merge --ff-only <commit>` in the worktree at `dir`.
 pub fn fast_forward(dir: &Path, commit: ObjectId) -> Result<()> {
     let mut cmd = git_in(dir);
     cmd.args(["merge", "--ff-only", "-q"])
         .arg(commit.to_string());
     ok(run(cmd, "fast-forward")?, "fast-forward").map(|_| ())
+}
+
+/// Puts the branch checked out in the clean worktree at `dir` on `commit`
+/// (`git reset --keep`: refused rather than losing a change).
+pub fn recreate(dir: &Path, commit: ObjectId) -> Result<()> {
+    let mut cmd = git_in(dir);
+    cmd.args(["reset", "-q", "--keep"]).arg(commit.to_string());
+    ok(run(cmd, "move the branch")?, "move the branch").map(|_| ())
 }
 
 /// The train's worktree for a mission: made (detached) if it is not there.
@@ -307,42 +363,33 @@ pub fn bring(
                 .arg(head.to_string());
             run(cmd, "merge")?
         }
-        Strategy::Squash => {
-            let mut cmd = git_in(dir);
-            ident(&mut cmd);
-            cmd.args(["merge", "--squash", "-q"]).arg(head.to_string());
-            let out = run(cmd, "merge --squash")?;
-            if out.status.success() {
-                if is_clean(dir)? {
-                    return Ok(Brought::Nothing);
-                }
-                let mut cmd = git_in(dir);
-                ident(&mut cmd);
-                cmd.args(["commit", "-q", "--no-verify", "-m", message]);
-                run(cmd, "commit")?
-            } else {
-                out
-            }
-        }
+        Strategy::Squash => squash(dir, base, head, &ident, message)?,
         Strategy::Rebase => {
             let mut cmd = git_common_of(dir)?;
-            cmd.args(["rev-list", "--reverse", "--no-merges"])
+            cmd.args(["rev-list", "--reverse"])
                 .arg(format!("{base}..{head}"));
             let list = text(&ok(run(cmd, "list commits")?, "list commits")?);
             let commits: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
             if commits.is_empty() {
                 return Ok(Brought::Nothing);
             }
-            let mut cmd = git_in(dir);
-            ident(&mut cmd);
-            cmd.args([
-                "cherry-pick",
-                "--allow-empty",
-                "--keep-redundant-commits",
-                "-x",
-            ])
-            .args(&commits);
-            run(cmd, "cherry-pick")?
+            if has_merges(dir, base, head)? {
+                // A merge in the work (a conflict resolved by merging the
+                // integration branch in): replaying its other commits
+                // would drop the resolution, so it comes as one commit.
+                squash(dir, base, head, &ident, message)?
+            } else {
+                let mut cmd = git_in(dir);
+                ident(&mut cmd);
+                cmd.args([
+                    "cherry-pick",
+                    "--allow-empty",
+                    "--keep-redundant-commits",
+                    "-x",
+                ])
+                .args(&commits);
+                run(cmd, "cherry-pick")?
+            }
         }
     };
     if result.status.success() {
@@ -370,6 +417,47 @@ pub fn bring(
         )));
     }
     Ok(Brought::Conflict(files))
+}
+
+/// Brings the change from `base` to `head` onto HEAD as one commit: a
+/// three-way merge whose base is `base`, not where the two branches
+/// parted (work stacked on work that landed by rebase or squash parted
+/// before that work). A commit with `head`'s tree and `base` as its only
+/// parent is made and cherry-picked without committing, then committed.
+fn squash(
+    dir: &Path,
+    base: ObjectId,
+    head: ObjectId,
+    ident: &dyn Fn(&mut Command),
+    message: &str,
+) -> Result<Output> {
+    let mut cmd = git_in(dir);
+    ident(&mut cmd);
+    cmd.args(["commit-tree", "-p"])
+        .arg(base.to_string())
+        .args(["-m", message])
+        .arg(format!("{head}^{{tree}}"));
+    let change = text(&ok(run(cmd, "describe the work")?, "describe the work")?);
+    let mut cmd = git_in(dir);
+    ident(&mut cmd);
+    cmd.args(["cherry-pick", "--no-commit", "--allow-empty"])
+        .arg(&change);
+    let out = run(cmd, "bring the work in")?;
+    if !out.status.success() || is_clean(dir)? {
+        return Ok(out);
+    }
+    let mut cmd = git_in(dir);
+    ident(&mut cmd);
+    cmd.args(["commit", "-q", "--no-verify", "-m", message]);
+    run(cmd, "commit")
+}
+
+/// Whether `base..head` has a merge commit.
+fn has_merges(dir: &Path, base: ObjectId, head: ObjectId) -> Result<bool> {
+    let mut cmd = git_common_of(dir)?;
+    cmd.args(["rev-list", "--merges", "--max-count=1"])
+        .arg(format!("{base}..{head}"));
+    Ok(!text(&ok(run(cmd, "list merges")?, "list merges")?).is_empty())
 }
 
 fn git_common_of(dir: &Path) -> Result<Command> {

@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use gix::ObjectId;
+
 use crate::error::{Error, Result};
 
 /// The oldest git orc supports (worktrees with `worktree remove`).
@@ -130,11 +132,14 @@ pub fn prune(common_dir: &Path) -> Result<()> {
     run(cmd, "prune worktrees").map(|_| ())
 }
 
-/// Deletes a branch: `git branch -d` (refused if not merged), or `-D`.
-/// Returns git's refusal, if any, instead of failing.
-pub fn delete_branch(common_dir: &Path, branch: &str, force: bool) -> Result<Option<String>> {
+/// Deletes `refs/heads/<branch>` if it still points at `tip`
+/// (`git update-ref -d`, a compare-and-swap). Returns git's refusal (it
+/// moved, or it is checked out somewhere), if any, instead of failing.
+pub fn delete_branch_at(common_dir: &Path, branch: &str, tip: ObjectId) -> Result<Option<String>> {
     let mut cmd = git(common_dir);
-    cmd.args(["branch", if force { "-D" } else { "-d" }, "--", branch]);
+    cmd.args(["update-ref", "-d"])
+        .arg(format!("refs/heads/{branch}"))
+        .arg(tip.to_string());
     let out = run(cmd, "delete a branch")?;
     if out.status.success() {
         Ok(None)

@@ -96,9 +96,11 @@ pub struct Evidence {
     /// The grove's branch and its head commit when the work was reported.
     pub branch: String,
     pub head: String,
-    /// The integration branch's commit the diff was measured against.
+    /// The commit the unlanded work starts from (where the branch parted
+    /// from the integration branch, or the head of its latest landed work
+    /// it contains): the diff is `base..head`.
     pub base: String,
-    /// Commits on the branch not on the integration branch.
+    /// Commits on the branch that have not landed.
     pub commits: u32,
     pub files: u32,
     pub insertions: u32,

@@ -170,20 +170,19 @@ pub fn assign(s: &Session, id: WorkOrderId, grove_id: GroveId) -> Result<Assignm
     })
 }
 
-/// Brings a grove that holds nothing unmerged up to its mission's
-/// integration branch (`git merge --ff-only` in the grove), so that new
-/// work starts from the work that has landed. Leaves it alone (false) when
-/// its branch has commits the integration branch has not, when it has
-/// changes, or when another branch is checked out there.
+/// Brings a grove that holds nothing unlanded up to its mission's
+/// integration branch, so that new work starts from the work that has
+/// landed: `git merge --ff-only` in the grove, or, when its work landed by
+/// `rebase` or `squash` (as other commits), its branch recreated there
+/// (`git reset --keep`). Leaves it alone (false) when its branch has
+/// commits that have not landed, when it has changes, or when another
+/// branch is checked out there.
 fn catch_up(s: &Session, id: GroveId) -> Result<bool> {
     let g = s.ledger_grove(id)?;
-    let Some(integration) = s.ledger_mission(g.mission)?.integration else {
+    let Some(bases) = super::landed::Bases::read(s, g.mission, &g.branch)? else {
         return Ok(false);
     };
     let path = std::path::Path::new(&g.path);
-    let Some(tip) = s.ledger.branch_tip(&integration)? else {
-        return Ok(false);
-    };
     let here = s.ledger.checked_out(&g.branch)?;
     let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
     {
@@ -194,10 +193,14 @@ fn catch_up(s: &Session, id: GroveId) -> Result<bool> {
         return Ok(false);
     }
     let head = crate::ledger::merge::head(path)?;
-    if head == tip || !s.ledger.is_ancestor(head, tip)? || !crate::ledger::merge::is_clean(path)? {
+    if head == bases.tip || bases.unlanded(s, head)? > 0 || !crate::ledger::merge::is_clean(path)? {
         return Ok(false);
     }
-    crate::ledger::merge::fast_forward(path, tip)?;
+    if s.ledger.is_ancestor(head, bases.tip)? {
+        crate::ledger::merge::fast_forward(path, bases.tip)?;
+    } else {
+        crate::ledger::merge::recreate(path, bases.tip)?;
+    }
     Ok(true)
 }
 

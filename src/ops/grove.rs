@@ -112,7 +112,7 @@ pub fn create(
         .and_then(|()| record_new(s, new, mission, &path, &branch, &base.to_string(), &common));
     if result.is_err() {
         let _ = worktree::remove(&common, &path, true);
-        let _ = worktree::delete_branch(&common, &branch, true);
+        let _ = worktree::delete_branch_at(&common, &branch, base);
         let _ = worktree::prune(&common);
     }
     result
@@ -318,11 +318,16 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
     // never lost. Refused without --force; with it, kept under an archive
     // ref.
     let mut archived = None;
-    if !keep_branch && let Some((tip, count, base)) = unmerged(s, &grove)? {
+    let checked = if keep_branch {
+        None
+    } else {
+        custody(s, &grove)?
+    };
+    if let Some(c) = checked.as_ref().filter(|c| c.unlanded > 0) {
         if !force {
             return Err(Error::conflict(format!(
-                "{id}'s branch {} has {count} commit(s) that are not on {base}",
-                grove.branch
+                "{id}'s branch {} has {} commit(s) that have not landed on {}",
+                grove.branch, c.unlanded, c.base
             ))
             .with_hint(format!(
                 "let them land (`orc review`, `orc approve`, `orc merge`), keep the branch (--keep-branch), or pass --force: orc then keeps them under refs/orc/archive/{}/...",
@@ -333,9 +338,9 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
         if !s.ledger.set_ref(
             &name,
             None,
-            tip,
+            c.tip,
             &s.author(),
-            &format!("orc: {id} removed with unmerged work"),
+            &format!("orc: {id} removed with unlanded work"),
         )? {
             return Err(Error::conflict(format!("{name} exists already; try again")));
         }
@@ -348,9 +353,14 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
     } else {
         worktree::prune(&common)?;
     }
+    // Custody checked the tip: the branch is deleted only from there (a
+    // commit made meanwhile keeps it).
     let mut branch_kept = None;
-    if !keep_branch && s.ledger.branch_exists(&grove.branch)? {
-        branch_kept = worktree::delete_branch(&common, &grove.branch, force)?;
+    if let Some(c) = &checked {
+        branch_kept = match s.ledger.checked_out(&grove.branch)? {
+            Some(wt) => Some(format!("it is checked out in {}", wt.display())),
+            None => worktree::delete_branch_at(&common, &grove.branch, c.tip)?,
+        };
     }
     let removed = tx::run(s, |tx| {
         let ledger_path = grove_ledger_path(id, GROVE_FILE);
@@ -380,27 +390,41 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
     })
 }
 
-/// The grove branch's tip, how many of its commits are not on the
-/// mission's integration branch (or, for a mission without one, the
-/// ledger's repository HEAD), and that branch's name; None when all are.
-fn unmerged(s: &Session, grove: &Grove) -> Result<Option<(gix::ObjectId, u32, String)>> {
+/// What custody found on a grove's branch.
+struct Custody {
+    /// The tip that was checked (the branch is deleted only from there).
+    tip: gix::ObjectId,
+    /// Its commits that have not landed, and what they were compared with.
+    unlanded: u32,
+    base: String,
+}
+
+/// The grove branch's tip and how many of its commits have not landed on
+/// the mission's integration branch ([`super::landed`]; for a mission
+/// without one, are not on the ledger's repository HEAD). None: no branch.
+fn custody(s: &Session, grove: &Grove) -> Result<Option<Custody>> {
     let Some(tip) = s.ledger.branch_tip(&grove.branch)? else {
         return Ok(None);
     };
-    let base = match s.ledger_mission(grove.mission)?.integration {
-        Some(i) => s.ledger.branch_tip(&i)?.map(|t| (t, i)),
-        None => s
-            .ledger
-            .repo()
-            .head_id()
-            .ok()
-            .map(|h| (h.detach(), "HEAD".to_string())),
+    let integration = s.ledger_mission(grove.mission)?.integration;
+    if let Some(bases) = super::landed::Bases::read(s, grove.mission, &grove.branch)? {
+        return Ok(Some(Custody {
+            tip,
+            unlanded: bases.unlanded(s, tip)?,
+            base: integration.unwrap_or_default(),
+        }));
+    }
+    let head = match integration {
+        // Its integration branch is gone: nothing counts as landed.
+        Some(_) => None,
+        None => s.ledger.repo().head_id().ok().map(|h| h.detach()),
     };
-    let Some((base, name)) = base else {
-        return Ok(None);
-    };
-    let size = crate::ledger::merge::size(&s.ledger.common_dir(), base, tip)?;
-    Ok((size.commits > 0).then_some((tip, size.commits, name)))
+    let unlanded = crate::ledger::merge::count(&s.ledger.common_dir(), tip, head.as_slice())?;
+    Ok(Some(Custody {
+        tip,
+        unlanded,
+        base: "HEAD".to_string(),
+    }))
 }
 
 /// The lock of a grove's `grove.json`. It lives with the ledger's locks,

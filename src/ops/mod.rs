@@ -12,6 +12,7 @@ pub mod grove;
 pub mod ids;
 pub mod init;
 pub mod land;
+pub mod landed;
 pub mod mail;
 pub mod mission;
 pub mod query;

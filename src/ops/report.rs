@@ -74,10 +74,21 @@ fn transaction_applying<'s, T>(
 #[derive(Debug, Clone)]
 pub enum Report {
     Start,
-    Done { summary: Option<String> },
-    Review,
-    Block { reason: String },
-    Note { text: String },
+    Done {
+        summary: Option<String>,
+        /// Hand in what is committed although the grove has changes that
+        /// are not.
+        allow_uncommitted: bool,
+    },
+    Review {
+        allow_uncommitted: bool,
+    },
+    Block {
+        reason: String,
+    },
+    Note {
+        text: String,
+    },
 }
 
 /// Reports on a work order of the grove's active assignment: the named
@@ -117,11 +128,11 @@ pub fn report(
             status: Some(Status::InProgress),
             ..Edit::new(id)
         },
-        Report::Review => Edit {
+        Report::Review { .. } => Edit {
             status: Some(Status::Review),
             ..Edit::new(id)
         },
-        Report::Done { summary } => Edit {
+        Report::Done { summary, .. } => Edit {
             status: Some(Status::Done),
             summary: summary.clone(),
             ..Edit::new(id)
@@ -149,12 +160,52 @@ pub fn report(
         Some(Status::Done | Status::Review) => super::review::handin(s, grove, true)?,
         _ => None,
     };
+    if let (
+        Some(h),
+        Report::Done {
+            allow_uncommitted: false,
+            ..
+        }
+        | Report::Review {
+            allow_uncommitted: false,
+        },
+    ) = (&handin, report)
+    {
+        refuse_uncommitted(s, grove, id, h)?;
+    }
     transaction(s, |ws| {
         ws.assignment(grove)?;
         let subject = apply_edit(ws, &edit, handin.as_ref())?;
         let wo = ws.order(id)?.clone();
         Ok((wo, Message::new("work.report", subject)))
     })
+}
+
+/// An IMP hands in only what it committed: changes left in the grove
+/// would not land, and `done` would say they had. Refused (unless
+/// `--allow-uncommitted`) for work that brings code — not for a review's
+/// verdict.
+fn refuse_uncommitted(
+    s: &Session,
+    grove: GroveId,
+    id: WorkOrderId,
+    h: &super::review::Handin,
+) -> Result<()> {
+    if h.uncommitted.is_empty() {
+        return Ok(());
+    }
+    let (_, dir) = s.locate_work_order(id)?;
+    if super::records::read_work_order(&dir, id)?.reviews.is_some() {
+        return Ok(());
+    }
+    Err(Error::conflict(format!(
+        "{grove} has {} change(s) that are not committed ({}); only committed work is handed in and lands",
+        h.uncommitted.len(),
+        h.uncommitted_list()
+    ))
+    .with_hint(format!(
+        "commit them (`git add -A && git commit -m \"{id}: ...\"`) or remove them, then report again; --allow-uncommitted hands in only what is committed"
+    )))
 }
 
 /// The work order a report without an id is about: the one in progress or
@@ -201,6 +252,9 @@ fn apply_edit(
                 moved_by_handin = Some((from, now));
             }
         }
+    }
+    if let (Some(h), Some(Status::Done | Status::Review)) = (handin, edit.status) {
+        super::review::note_uncommitted(ws, id, h)?;
     }
     let status_edit = if handed.is_some() { None } else { edit.status };
     let mut what: Vec<String> = Vec::new();

@@ -32,6 +32,25 @@ pub struct Handin {
     pub evidence: Evidence,
     /// The check's output (its tail), to store as an artifact.
     pub check_output: Option<Vec<u8>>,
+    /// Paths the grove has changed but not committed (`git status`): they
+    /// are not handed in.
+    pub uncommitted: Vec<String>,
+}
+
+impl Handin {
+    /// The first few uncommitted paths, for a message.
+    pub fn uncommitted_list(&self) -> String {
+        let mut shown: Vec<&str> = self
+            .uncommitted
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        if self.uncommitted.len() > shown.len() {
+            shown.push("...");
+        }
+        shown.join(", ")
+    }
 }
 
 /// The review policy of `wo` in `mission`.
@@ -53,15 +72,18 @@ pub fn policy(s: &Session, mission: &Mission, wo: &WorkOrder) -> ReviewPolicy {
 pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Handin>> {
     let g = s.ledger_grove(grove)?;
     let mission = s.ledger_mission(g.mission)?;
-    let Some(integration) = &mission.integration else {
+    if mission.integration.is_none() {
         return Ok(None);
-    };
-    let Some(base) = s.ledger.branch_tip(integration)? else {
+    }
+    let Some(bases) = super::landed::Bases::read(s, g.mission, &g.branch)? else {
         return Ok(None);
     };
     let dir = std::path::Path::new(&g.path);
     let head = merge::head(dir)?;
-    let size = merge::size(&s.ledger.common_dir(), base, head)?;
+    let uncommitted = merge::changed_paths(dir)?;
+    // What has not landed yet: work of this branch that landed by rebase
+    // or squash is not counted again.
+    let (size, base) = bases.size(s, head)?;
     let (check, check_output) = match (
         run_check && size.commits > 0,
         super::config::text(s, "check")?,
@@ -95,6 +117,7 @@ pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Han
             extra: Default::default(),
         },
         check_output,
+        uncommitted,
     }))
 }
 
@@ -459,6 +482,25 @@ fn decide(s: &Session, id: WorkOrderId, approve: bool, note: Option<&str>) -> Re
     })
 }
 
+/// Work handed in while the grove had uncommitted changes (by file edit,
+/// or with `--allow-uncommitted`) gets a note saying so: they did not come
+/// with it. A review's verdict brings no code and gets none.
+pub fn note_uncommitted(ws: &mut WorkSet, id: WorkOrderId, handin: &Handin) -> Result<()> {
+    if handin.uncommitted.is_empty() || ws.order(id)?.reviews.is_some() {
+        return Ok(());
+    }
+    let n = handin.uncommitted.len();
+    let text = format!(
+        "handed in with {n} uncommitted change(s) left in the grove, not part of this work: {}",
+        handin.uncommitted_list()
+    );
+    ws.change(id, |wo, cx| {
+        add_note(wo, cx, text.clone());
+        Ok(format!("{n} uncommitted change(s) not handed in"))
+    })?;
+    Ok(())
+}
+
 fn add_note(wo: &mut WorkOrder, cx: &ChangeContext, text: String) {
     wo.notes.push(Note {
         at: cx.now.clone(),
@@ -493,11 +535,15 @@ pub fn view(s: &Session, id: WorkOrderId) -> Result<ReviewView> {
     let diff = match &wo.evidence {
         Some(e) => {
             let parse = |t: &str| gix::ObjectId::from_hex(t.as_bytes()).ok();
-            let base = mission
-                .integration
-                .as_deref()
-                .and_then(|i| s.ledger.branch_tip(i).ok().flatten())
-                .or_else(|| parse(&e.base));
+            // From where its unlanded part starts now (the integration
+            // branch may have moved since the hand-in).
+            let base = match (
+                super::landed::Bases::read(s, mission_id, &e.branch)?,
+                parse(&e.head),
+            ) {
+                (Some(bases), Some(h)) => Some(bases.since(s, h)?),
+                _ => parse(&e.base),
+            };
             match (base, parse(&e.head)) {
                 (Some(b), Some(h)) => Some(merge::diff(&s.ledger.common_dir(), b, h, 200_000)?),
                 _ => None,

@@ -226,59 +226,6 @@ fn queue(
     Ok((placed, waiting))
 }
 
-/// The commit a work order's work starts from, for strategies that replay
-/// it: the head of the same branch's last landed work when that is an
-/// ancestor of this head, else where the head parted from the integration
-/// branch.
-fn since(
-    s: &Session,
-    wo: &WorkOrder,
-    tip: ObjectId,
-    head: ObjectId,
-    orders: &[WorkOrder],
-) -> Result<ObjectId> {
-    let branch = wo
-        .evidence
-        .as_ref()
-        .map(|e| e.branch.as_str())
-        .unwrap_or("");
-    let mut landed: Vec<&WorkOrder> = orders
-        .iter()
-        .filter(|w| w.landed.is_some() && w.evidence.as_ref().is_some_and(|e| e.branch == branch))
-        .collect();
-    landed.sort_by_key(|w| std::cmp::Reverse(w.landed.as_ref().map(|l| l.at.unix())));
-    for w in landed {
-        if let Some(prev) = w
-            .evidence
-            .as_ref()
-            .and_then(|e| ObjectId::from_hex(e.head.as_bytes()).ok())
-            && prev != head
-            && s.ledger.is_ancestor(prev, head)?
-        {
-            return Ok(prev);
-        }
-    }
-    merge_base(s, tip, head)
-}
-
-fn merge_base(s: &Session, a: ObjectId, b: ObjectId) -> Result<ObjectId> {
-    let out = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(s.ledger.common_dir())
-        .args(["merge-base"])
-        .arg(a.to_string())
-        .arg(b.to_string())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
-    let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    ObjectId::from_hex(t.as_bytes()).map_err(|_| {
-        Error::conflict(format!(
-            "{a} and {b} share no history; there is nothing to merge from"
-        ))
-    })
-}
-
 /// Brings `group` in on `tip`, checks, and lands what passes; bisects a
 /// failing batch.
 #[allow(clippy::too_many_arguments)]
@@ -299,7 +246,21 @@ fn land_group(
         let e = wo.evidence.as_ref().expect("queued work has evidence");
         let head = ObjectId::from_hex(e.head.as_bytes())
             .map_err(|_| Error::invalid(format!("{}: evidence.head is not a commit id", wo.id)))?;
-        let from = since(s, wo, tip, head, orders)?;
+        // For strategies that replay the work: from where its unlanded
+        // part starts (work landed earlier in this run counts too).
+        let mut bases = super::landed::Bases::new(tip, &e.branch, orders);
+        let this_run = |id: WorkOrderId| {
+            report.landed.iter().any(|(l, _)| *l == id) || brought.iter().any(|b| b.id == id)
+        };
+        bases.heads.extend(
+            orders
+                .iter()
+                .filter(|w| this_run(w.id))
+                .filter_map(|w| w.evidence.as_ref())
+                .filter(|o| o.branch == e.branch)
+                .filter_map(|o| ObjectId::from_hex(o.head.as_bytes()).ok()),
+        );
+        let from = bases.since(s, head)?;
         let author = s.author();
         let message = format!(
             "{}: {} ({})\n\nMerged by orc's merge train for {}.\n\nOrc-Work-Order: {}\n",
@@ -444,8 +405,17 @@ fn record_landing(
             if p.status != Status::InProgress || others_open {
                 continue;
             }
-            let Some(head) = head else { continue };
-            if !s.ledger.is_ancestor(head, commit)? {
+            // The resolution was built on the work: the child's head
+            // contains the parent's (its commits are not on the branch
+            // itself with the rebase and squash strategies).
+            let child_head = w
+                .evidence
+                .as_ref()
+                .and_then(|e| ObjectId::from_hex(e.head.as_bytes()).ok());
+            let (Some(head), Some(child_head)) = (head, child_head) else {
+                continue;
+            };
+            if !s.ledger.is_ancestor(head, child_head)? {
                 continue;
             }
             let at = s.now.clone();
