@@ -74,20 +74,14 @@ fn every_valid_fixture_loads() {
                     continue;
                 }
                 if !leaves.is_object() {
-                    assert!(
-                        orc::ops::config::KEYS.iter().any(|k| k.name == section),
-                        "{}: unknown setting {section}",
-                        path.display()
-                    );
+                    orc::ops::config::validate(section, leaves)
+                        .unwrap_or_else(|e| panic!("{}: {section}: {e}", path.display()));
                     continue;
                 }
-                for leaf in leaves.as_object().unwrap().keys() {
+                for (leaf, value) in leaves.as_object().unwrap() {
                     let key = format!("{section}.{leaf}");
-                    assert!(
-                        orc::ops::config::KEYS.iter().any(|k| k.name == key),
-                        "{}: unknown setting {key}",
-                        path.display()
-                    );
+                    orc::ops::config::validate(&key, value)
+                        .unwrap_or_else(|e| panic!("{}: {key}: {e}", path.display()));
                 }
             }
             continue;

@@ -12,6 +12,7 @@ use serde_json::Value;
 const INTEGRATION: &str = "orc-mission/MISSION-001";
 
 mod code {
+    pub const USAGE: i32 = 2;
     pub const NOT_FOUND: i32 = 3;
     pub const CONFLICT: i32 = 4;
     pub const INVALID: i32 = 5;
@@ -1192,4 +1193,87 @@ fn a_hand_in_with_uncommitted_changes_is_refused_and_loses_nothing() {
     let w = wo(&env, "WO-002");
     assert_eq!(w["status"], "review", "{w:#}");
     assert!(w["notes"].to_string().contains("scratch.txt"), "{w:#}");
+}
+
+/// Whether process `pid` is gone (a zombie counts: it runs no more).
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+/// A check that hangs does not hang the train: past `check_timeout` it is
+/// stopped with everything it started, and the work goes back saying so. A
+/// check that ends leaves nothing running behind it either.
+#[test]
+fn a_check_over_its_timeout_is_stopped_with_what_it_started() {
+    let env = TestEnv::with_mission();
+    let pids = env.root.join("pids");
+    let started = |n: usize| -> String {
+        let text = std::fs::read_to_string(&pids).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), n, "{text}");
+        lines[n - 1].to_string()
+    };
+    // Ends at once, leaving a process in the background.
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        &format!("sleep 60 & echo $! >> '{}'; exit 0", pids.display()),
+    ])
+    .ok();
+    handed_in(&env, &["alpha"]);
+    let leftover = started(1);
+    assert!(
+        gone(&leftover),
+        "the hand-in's check left {leftover} running"
+    );
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-001")["status"], "done");
+    let leftover = started(2);
+    assert!(gone(&leftover), "the train's check left {leftover} running");
+
+    // Never ends.
+    for bad in ["0s", "soon", "-1m"] {
+        let out = env
+            .orc(&["config", "set", "check_timeout", "--", bad])
+            .code(code::USAGE);
+        assert!(out.stderr.contains("check_timeout"), "{}", out.stderr);
+    }
+    env.orc(&["config", "set", "check_timeout", "1s"]).ok();
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        &format!("sleep 60 & echo $! >> '{}'; wait", pids.display()),
+    ])
+    .ok();
+    env.orc(&["wo", "create", "Write beta"]).ok();
+    let dir = grove(&env, "beta");
+    env.orc(&["assign", "WO-002", "--grove", "beta"]).ok();
+    commit(&env, &dir, "beta.txt", "ok\n");
+    hand_in(&env, &dir, "WO-002");
+    let w = wo(&env, "WO-002");
+    assert_eq!(w["evidence"]["check"]["timed_out"], true, "{w:#}");
+    assert!(w["evidence"]["check"]["exit"].is_null(), "{w:#}");
+    let hung = started(3);
+    assert!(gone(&hung), "the hand-in's check {hung} was stopped");
+    let out = env.orc(&["merge", "--json"]).ok().json();
+    let why = out["trains"][0]["sent_back"][0][1].as_str().unwrap_or("");
+    assert!(why.contains("timed out after 1s"), "{out:#}");
+    assert_eq!(wo(&env, "WO-002")["status"], "in_progress");
+    let hung = started(4);
+    assert!(gone(&hung), "the train's check {hung} was stopped");
+    let log = env
+        .orc(&["artifact", "get", "WO-002", "train-check.log"])
+        .ok()
+        .stdout;
+    assert!(
+        log.contains("ran longer than check_timeout (1s) and was stopped"),
+        "{log}"
+    );
 }

@@ -148,6 +148,23 @@ pub fn count(common: &Path, head: ObjectId, exclude: &[ObjectId]) -> Result<u32>
         .map_err(|_| Error::internal(format!("git rev-list --count printed {t:?}")))
 }
 
+/// Those of `commits` that no other of them contains (`git merge-base
+/// --independent`).
+pub fn independent(common: &Path, commits: &[ObjectId]) -> Result<Vec<ObjectId>> {
+    if commits.len() < 2 {
+        return Ok(commits.to_vec());
+    }
+    let mut cmd = git_common(common);
+    cmd.args(["merge-base", "--independent"]);
+    for c in commits {
+        cmd.arg(c.to_string());
+    }
+    let t = text(&ok(run(cmd, "compare commits")?, "compare commits")?);
+    Ok(t.lines()
+        .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+        .collect())
+}
+
 /// The best common ancestor of `a` and `b`.
 pub fn merge_base(common: &Path, a: ObjectId, b: ObjectId) -> Result<ObjectId> {
     let mut cmd = git_common(common);
@@ -478,39 +495,128 @@ fn git_common_of(dir: &Path) -> Result<Command> {
 /// What a check did.
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// Its exit code (None: killed by a signal, or stopped by orc).
     pub exit: Option<i32>,
     pub duration: Duration,
     /// The end of what it printed (stdout and stderr, interleaved as they
     /// came), at most `tail` bytes.
     pub output: Vec<u8>,
+    /// It ran over its time and orc stopped it.
+    pub timed_out: bool,
 }
 
-/// Runs `command` with `sh -c` in `dir`, with its output captured.
-pub fn check(dir: &Path, command: &str, tail: usize) -> Result<Checked> {
+impl Checked {
+    /// How it ended, for a message: `exit 1`, `killed`, `timed out after 30m`.
+    pub fn outcome(&self, timeout: Duration) -> String {
+        match self.exit {
+            _ if self.timed_out => format!("timed out after {}", show_duration(timeout)),
+            Some(e) => format!("exit {e}"),
+            None => "killed".to_string(),
+        }
+    }
+}
+
+/// `90s` → `1m30s`, `1800s` → `30m`, `250ms` → `250ms`.
+pub fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        return format!("{ms}ms");
+    }
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() { "0s".into() } else { out }
+}
+
+/// Runs `command` with `sh -c` in `dir`, with its output captured (only
+/// the last `tail` bytes are kept), in a process group of its own: past
+/// `timeout` the whole group (its children too) is killed, and whatever it
+/// left running in that group when it ended is killed too. It runs
+/// without the `GIT_*` variables that would point git elsewhere (orc may
+/// itself run from a git hook).
+pub fn check(dir: &Path, command: &str, tail: usize, timeout: Duration) -> Result<Checked> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::process::CommandExt;
     let start = Instant::now();
     let log = tempfile_path(dir);
     let file = std::fs::File::create(&log).map_err(|e| Error::io("cannot create", &log, e))?;
     let err = file
         .try_clone()
         .map_err(|e| Error::io("cannot open", &log, e))?;
-    let status = Command::new("sh")
-        .arg("-c")
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .stdout(file)
         .stderr(err)
-        .status()
+        .process_group(0);
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .spawn()
         .map_err(|e| Error::environment(format!("cannot run the check `{command}`: {e}")))?;
-    let mut output = std::fs::read(&log).unwrap_or_default();
+    let group = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        status
+    });
+    let timed_out = rx.recv_timeout(timeout).is_err();
+    // SAFETY (both): kill(2) with a negative pid signals the process group
+    // the check was started in; it touches no memory.
+    if timed_out {
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| Error::internal("the check's waiter panicked"))?
+        .map_err(|e| Error::environment(format!("cannot wait for the check `{command}`: {e}")))?;
+    // What it left running in the background (a server a test started)
+    // goes with it: the next check must not find it holding a port.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+    let mut output = Vec::new();
+    if let Ok(mut f) = std::fs::File::open(&log) {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let from = len.saturating_sub(tail as u64);
+        if f.seek(SeekFrom::Start(from)).is_ok() {
+            let _ = f.read_to_end(&mut output);
+        }
+    }
     let _ = std::fs::remove_file(&log);
-    if output.len() > tail {
-        output.drain(..output.len() - tail);
+    if timed_out {
+        output.extend_from_slice(
+            format!(
+                "\n[orc: the check ran longer than check_timeout ({}) and was stopped]\n",
+                show_duration(timeout)
+            )
+            .as_bytes(),
+        );
     }
     Ok(Checked {
-        exit: status.code(),
+        exit: if timed_out { None } else { status.code() },
         duration: start.elapsed(),
         output,
+        timed_out,
     })
 }
 

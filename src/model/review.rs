@@ -80,6 +80,9 @@ pub struct CheckResult {
     /// The artifact holding the end of what it printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<String>,
+    /// It ran over the `check_timeout` setting and orc stopped it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -87,6 +90,15 @@ pub struct CheckResult {
 impl CheckResult {
     pub fn passed(&self) -> bool {
         self.exit == Some(0)
+    }
+
+    /// How it ended, for a message: `exit 1`, `killed`, `timed out`.
+    pub fn outcome(&self) -> String {
+        match self.exit {
+            _ if self.timed_out => "timed out".to_string(),
+            Some(e) => format!("exit {e}"),
+            None => "killed".to_string(),
+        }
     }
 }
 

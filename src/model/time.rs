@@ -163,6 +163,31 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
+/// Parses `10m`, `30s`, `1h`, `250ms`, or a number of seconds.
+pub fn parse_duration(text: &str) -> crate::error::Result<std::time::Duration> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(
+        t.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len()),
+    );
+    let n: f64 = num.parse().map_err(|_| {
+        crate::error::Error::usage(format!("{t:?} is not a duration (e.g. 10m, 30s, 250ms)"))
+    })?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(crate::error::Error::usage(format!(
+                "{t:?} is not a duration (e.g. 10m, 30s, 250ms)"
+            )));
+        }
+    };
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| crate::error::Error::usage(format!("{t:?} is too long a duration")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +232,18 @@ mod tests {
             "２026-11-21T09:30:00Z",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        use super::parse_duration;
+        use std::time::Duration;
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        for bad in ["", "m", "1d", "-1s", "1e3s", &"9".repeat(400)] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
 }

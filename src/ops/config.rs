@@ -32,11 +32,16 @@ pub struct Key {
 }
 
 /// Every key orc knows.
-pub const KEYS: [Key; 8] = [
+pub const KEYS: [Key; 9] = [
     Key {
         name: "check",
         shape: Shape::Text,
         about: "the project's check, a command run with sh -c (in the grove when an IMP reports work, on the merge result before the integration branch moves)",
+    },
+    Key {
+        name: "check_timeout",
+        shape: Shape::Text,
+        about: "how long the check may run before orc stops it (and what it started): 30m by default; 90s, 2h, ...",
     },
     Key {
         name: "review",
@@ -119,11 +124,24 @@ fn allowed(name: &str, v: &Value) -> std::result::Result<(), String> {
         "merge.strategy" if !["merge", "rebase", "squash"].contains(&text) => Err(format!(
             "{text:?} is not a strategy (merge, rebase or squash)"
         )),
+        "check_timeout" => match crate::model::time::parse_duration(text) {
+            Ok(d) if d.is_zero() => Err(format!("{text:?} is not a positive duration")),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.message),
+        },
         "merge.batch" | "artifacts.max_bytes" if text.parse::<u64>().map_or(true, |n| n == 0) => {
             Err(format!("{text:?} is not a positive whole number"))
         }
         _ => Ok(()),
     }
+}
+
+/// Whether `value` is what setting `name` may hold (its shape and its
+/// allowed values), as `orc config set` and every reader check it.
+pub fn validate(name: &str, value: &Value) -> std::result::Result<(), String> {
+    let k = key(name).map_err(|e| e.message)?;
+    check(k, value)?;
+    allowed(name, value)
 }
 
 /// A text setting (None when unset).

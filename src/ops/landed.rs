@@ -72,9 +72,17 @@ impl Bases {
     /// the integration branch, or the latest landed head it contains when
     /// that is newer (work stacked on work landed by rebase or squash).
     pub fn since(&self, s: &Session, head: ObjectId) -> Result<ObjectId> {
-        let mut best = merge::merge_base(&s.ledger.common_dir(), self.tip, head)?;
-        for &h in &self.heads {
-            if h != best
+        let common = s.ledger.common_dir();
+        let mut best = merge::merge_base(&common, self.tip, head)?;
+        if self.heads.is_empty() {
+            return Ok(best);
+        }
+        // Only heads that are not inside the integration branch or a later
+        // landed head can be newer (one git call for all of them; with the
+        // `merge` strategy none is left).
+        for h in merge::independent(&common, &self.all())? {
+            if h != self.tip
+                && h != best
                 && h != head
                 && s.ledger.is_ancestor(h, head)?
                 && s.ledger.is_ancestor(best, h)?

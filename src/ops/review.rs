@@ -37,6 +37,38 @@ pub struct Handin {
     pub uncommitted: Vec<String>,
 }
 
+/// How long the repository's check may run (`check_timeout`, default
+/// 30 minutes) before orc stops it.
+pub fn check_timeout(s: &Session) -> Result<std::time::Duration> {
+    match super::config::text(s, "check_timeout")? {
+        Some(t) => crate::model::time::parse_duration(&t).map_err(|e| {
+            Error::invalid(format!(
+                "{}:{}: `check_timeout` {}",
+                s.ledger.branch(),
+                super::config::FILE,
+                e.message
+            ))
+            .with_hint("fix it with `orc config set check_timeout 30m`")
+        }),
+        None => Ok(DEFAULT_CHECK_TIMEOUT),
+    }
+}
+
+/// `check_timeout` when it is not set.
+pub const DEFAULT_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// What a check did, as the work order records it.
+pub fn check_result(command: &str, c: &merge::Checked, artifact: &str) -> CheckResult {
+    CheckResult {
+        command: command.to_string(),
+        exit: c.exit,
+        duration_ms: c.duration.as_millis() as u64,
+        artifact: Some(artifact.into()),
+        timed_out: c.timed_out,
+        extra: Default::default(),
+    }
+}
+
 impl Handin {
     /// The first few uncommitted paths, for a message.
     pub fn uncommitted_list(&self) -> String {
@@ -89,15 +121,9 @@ pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Han
         super::config::text(s, "check")?,
     ) {
         (true, Some(command)) => {
-            let c = merge::check(dir, &command, CHECK_TAIL)?;
+            let c = merge::check(dir, &command, CHECK_TAIL, check_timeout(s)?)?;
             (
-                Some(CheckResult {
-                    command,
-                    exit: c.exit,
-                    duration_ms: c.duration.as_millis() as u64,
-                    artifact: Some("check.log".into()),
-                    extra: Default::default(),
-                }),
+                Some(check_result(&command, &c, "check.log")),
                 Some(c.output),
             )
         }
@@ -147,8 +173,9 @@ pub fn record_check(s: &Session, id: WorkOrderId) -> Result<CheckResult> {
     let path = std::path::Path::new(&g.path);
     let at_head = path.exists()
         && Some(merge::head(path)?) == gix::ObjectId::from_hex(evidence.head.as_bytes()).ok();
+    let timeout = check_timeout(s)?;
     let c = if at_head {
-        merge::check(path, &command, CHECK_TAIL)?
+        merge::check(path, &command, CHECK_TAIL, timeout)?
     } else {
         // The grove moved on: check the handed-in commit in a worktree of
         // its own, removed afterwards.
@@ -159,24 +186,15 @@ pub fn record_check(s: &Session, id: WorkOrderId) -> Result<CheckResult> {
             super::train::worktree_path(s, wo.mission)?.with_file_name(format!(".check-{id}"));
         let wt = merge::train_worktree(&common, &tmp, head)?;
         merge::reset(&wt, head)?;
-        let c = merge::check(&wt, &command, CHECK_TAIL);
+        let c = merge::check(&wt, &command, CHECK_TAIL, timeout);
         let _ = crate::ledger::worktree::remove(&common, &wt, true);
         c?
     };
-    let result = CheckResult {
-        command,
-        exit: c.exit,
-        duration_ms: c.duration.as_millis() as u64,
-        artifact: Some("check.log".into()),
-        extra: Default::default(),
-    };
+    let result = check_result(&command, &c, "check.log");
     let outcome = if result.passed() {
         "passed".to_string()
     } else {
-        format!(
-            "failed ({})",
-            result.exit.map_or("killed".into(), |e| format!("exit {e}"))
-        )
+        format!("failed ({})", c.outcome(timeout))
     };
     super::report::transaction(s, |ws| {
         let blob = super::artifact::stage(ws.tx(), id, "check.log", &c.output)?;
@@ -265,10 +283,7 @@ pub fn hand_in(
         evidence.deletions,
         match &evidence.check {
             Some(c) if c.passed() => ", check passed".to_string(),
-            Some(c) => format!(
-                ", check failed ({})",
-                c.exit.map_or("killed".into(), |e| format!("exit {e}"))
-            ),
+            Some(c) => format!(", check failed ({})", c.outcome()),
             None => String::new(),
         }
     );

@@ -27,7 +27,7 @@ use super::tx::Message;
 use super::workset::set_status;
 use crate::error::{Error, Result};
 use crate::ledger::merge::{self, Brought, Strategy};
-use crate::model::review::{ApprovalState, CheckResult, Landed, ReviewPolicy};
+use crate::model::review::{ApprovalState, Landed, ReviewPolicy};
 use crate::model::{self, MissionId, Note, Status, WorkOrder, WorkOrderId};
 use crate::store::FileLock;
 
@@ -247,20 +247,25 @@ fn land_group(
         let head = ObjectId::from_hex(e.head.as_bytes())
             .map_err(|_| Error::invalid(format!("{}: evidence.head is not a commit id", wo.id)))?;
         // For strategies that replay the work: from where its unlanded
-        // part starts (work landed earlier in this run counts too).
-        let mut bases = super::landed::Bases::new(tip, &e.branch, orders);
-        let this_run = |id: WorkOrderId| {
-            report.landed.iter().any(|(l, _)| *l == id) || brought.iter().any(|b| b.id == id)
+        // part starts (work landed earlier in this run counts too). A
+        // merge needs no starting point.
+        let from = if strategy == Strategy::Merge {
+            head
+        } else {
+            let mut bases = super::landed::Bases::new(tip, &e.branch, orders);
+            let this_run = |id: WorkOrderId| {
+                report.landed.iter().any(|(l, _)| *l == id) || brought.iter().any(|b| b.id == id)
+            };
+            bases.heads.extend(
+                orders
+                    .iter()
+                    .filter(|w| this_run(w.id))
+                    .filter_map(|w| w.evidence.as_ref())
+                    .filter(|o| o.branch == e.branch)
+                    .filter_map(|o| ObjectId::from_hex(o.head.as_bytes()).ok()),
+            );
+            bases.since(s, head)?
         };
-        bases.heads.extend(
-            orders
-                .iter()
-                .filter(|w| this_run(w.id))
-                .filter_map(|w| w.evidence.as_ref())
-                .filter(|o| o.branch == e.branch)
-                .filter_map(|o| ObjectId::from_hex(o.head.as_bytes()).ok()),
-        );
-        let from = bases.since(s, head)?;
         let author = s.author();
         let message = format!(
             "{}: {} ({})\n\nMerged by orc's merge train for {}.\n\nOrc-Work-Order: {}\n",
@@ -294,7 +299,8 @@ fn land_group(
     }
     let result = merge::head(wt)?;
     if let Some(command) = check {
-        let c = merge::check(wt, command, super::review::CHECK_TAIL)?;
+        let timeout = super::review::check_timeout(s)?;
+        let c = merge::check(wt, command, super::review::CHECK_TAIL, timeout)?;
         if c.exit != Some(0) {
             if brought.len() > 1 {
                 // Bisect: the first half on the tip, then the second half
@@ -325,13 +331,11 @@ fn land_group(
                 );
             }
             let wo = &brought[0];
-            send_back_check(s, wo, command, &c)?;
+            let outcome = c.outcome(timeout);
+            send_back_check(s, wo, command, &c, &outcome)?;
             report.sent_back.push((
                 wo.id,
-                format!(
-                    "the check failed on the merge result ({})",
-                    c.exit.map_or("killed".to_string(), |e| format!("exit {e}"))
-                ),
+                format!("the check failed on the merge result ({outcome})"),
             ));
             return Ok(());
         }
@@ -538,9 +542,14 @@ fn send_back_conflict(
 }
 
 /// A work order whose merge fails the check goes back with the output.
-fn send_back_check(s: &Session, wo: &WorkOrder, command: &str, c: &merge::Checked) -> Result<()> {
+fn send_back_check(
+    s: &Session,
+    wo: &WorkOrder,
+    command: &str,
+    c: &merge::Checked,
+    exit: &str,
+) -> Result<()> {
     let id = wo.id;
-    let exit = c.exit.map_or("killed".to_string(), |e| format!("exit {e}"));
     super::report::transaction(s, |ws| {
         let blob = super::artifact::stage(ws.tx(), id, "train-check.log", &c.output)?;
         let r = model::ArtifactRef {
@@ -551,13 +560,7 @@ fn send_back_check(s: &Session, wo: &WorkOrder, command: &str, c: &merge::Checke
             at: s.now.clone(),
             extra: Default::default(),
         };
-        let result = CheckResult {
-            command: command.to_string(),
-            exit: c.exit,
-            duration_ms: c.duration.as_millis() as u64,
-            artifact: Some("train-check.log".into()),
-            extra: Default::default(),
-        };
+        let result = super::review::check_result(command, c, "train-check.log");
         let text = format!(
             "the check `{command}` failed on the merge result ({exit}); its output is the artifact train-check.log (`orc artifact get {id} train-check.log`)"
         );

@@ -55,29 +55,7 @@ pub struct Options {
     pub nudge_timeout: Duration,
 }
 
-/// Parses `10m`, `30s`, `1h`, `250ms`, or a number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let (num, unit) = t.split_at(
-        t.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(t.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| Error::usage(format!("{t:?} is not a duration (e.g. 10m, 30s, 250ms)")))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(Error::usage(format!(
-                "{t:?} is not a duration (e.g. 10m, 30s, 250ms)"
-            )));
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
+pub use crate::model::time::parse_duration;
 
 /// The state a watcher keeps between runs.
 #[derive(Debug, Default, Serialize, Deserialize)]
