@@ -1277,3 +1277,52 @@ fn a_check_over_its_timeout_is_stopped_with_what_it_started() {
         "{log}"
     );
 }
+
+/// `orc summary` and `orc wo list` say at a glance where handed-in work
+/// stands: waiting for which review, approved and waiting for the train,
+/// sent back, or landed as which commit.
+#[test]
+fn the_summary_shows_where_handed_in_work_stands() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    handed_in(&env, &["alpha", "beta"]);
+    let line = |id: &str| -> String {
+        let text = env.orc(&["summary"]).ok().stdout;
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} in {text}"))
+            .to_string()
+    };
+    assert!(
+        line("WO-001").ends_with("[waits for review (deputy)]"),
+        "{}",
+        line("WO-001")
+    );
+    env.orc(&["approve", "WO-001"]).ok();
+    env.orc(&["reject", "WO-002", "--reason", "no tests"]).ok();
+    assert!(
+        line("WO-001").ends_with("[approved, waits for the merge train]"),
+        "{}",
+        line("WO-001")
+    );
+    assert!(
+        line("WO-002").ends_with("[sent back]"),
+        "{}",
+        line("WO-002")
+    );
+    env.orc(&["merge"]).ok();
+    let landed = wo(&env, "WO-001")["landed"]["commit"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        line("WO-001").ends_with(&format!("[landed {}]", &landed[..7])),
+        "{}",
+        line("WO-001")
+    );
+    let list = env.orc(&["wo", "list"]).ok().stdout;
+    assert!(
+        list.contains(&format!("[landed {}]", &landed[..7])),
+        "{list}"
+    );
+}

@@ -143,15 +143,39 @@ pub fn rows_text(rows: &[&Row], prefixes: &[String]) -> Vec<String> {
         .map(|(r, (first, assignee))| {
             // `{:<w$}` pads by chars, which keeps box-drawing prefixes aligned.
             format!(
-                "{first:<id_w$}  {:<st_w$}  {:<pr_w$}  {assignee:<as_w$}  {}",
+                "{first:<id_w$}  {:<st_w$}  {:<pr_w$}  {assignee:<as_w$}  {}{}",
                 r.shown.as_str(),
                 r.work_order.priority.as_str(),
                 one_line(&r.work_order.title),
+                homecoming(&r.work_order).map_or(String::new(), |h| format!("  [{h}]")),
             )
             .trim_end()
             .to_string()
         })
         .collect()
+}
+
+/// Where handed-in work stands on its way home, for a row: what it waits
+/// for in review, that it was sent back, or the commit it landed as.
+pub fn homecoming(wo: &crate::model::WorkOrder) -> Option<String> {
+    use crate::model::Status;
+    use crate::model::review::ApprovalState;
+    if let Some(l) = &wo.landed {
+        return Some(format!("landed {}", short(&l.commit)));
+    }
+    let a = wo.approval.as_ref()?;
+    match (wo.status, a.state) {
+        (Status::Review, ApprovalState::Approved) => {
+            Some("approved, waits for the merge train".into())
+        }
+        (Status::Review, _) => Some(format!("waits for review ({})", a.policy)),
+        (s, ApprovalState::Rejected) if !s.is_closed() => Some("sent back".into()),
+        _ => None,
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
 }
 
 /// Problem rows: `error  <file>: <what>`.

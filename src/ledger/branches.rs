@@ -53,6 +53,10 @@ impl Ledger {
             return Err(Error::conflict(format!(
                 "branch {branch:?} is checked out in {}; orc does not move a branch checked out in a worktree",
                 wt.display()
+            ))
+            .with_hint(format!(
+                "leave it there (`git -C {} checkout --detach`, or check out another branch), then run this again",
+                wt.display()
             )));
         }
         let full = format!("refs/heads/{branch}");
