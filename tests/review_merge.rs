@@ -1326,3 +1326,288 @@ fn the_summary_shows_where_handed_in_work_stands() {
         "{list}"
     );
 }
+
+/// A check command that, in the train's worktree only, says it started
+/// and waits for `go` (so a test can act while the train checks).
+fn gated_check(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let started = env.root.join("started");
+    let go = env.root.join("go");
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        &format!(
+            "case \"$PWD\" in */.train) touch '{}'; while [ ! -f '{}' ]; do sleep 0.05; done;; esac; true",
+            started.display(),
+            go.display()
+        ),
+    ])
+    .ok();
+    (started, go)
+}
+
+/// `orc merge` in the background, once its check has started.
+fn train_in_check(env: &TestEnv, started: &Path) -> std::process::Child {
+    let mut cmd = env.command(TestEnv::bin(), &env.repo);
+    cmd.args(["merge", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    common::wait_until(
+        "the train's check started",
+        std::time::Duration::from_secs(60),
+        || {
+            if started.exists() {
+                Ok(())
+            } else {
+                Err("not yet".into())
+            }
+        },
+    );
+    std::fs::remove_file(started).unwrap();
+    child
+}
+
+/// Work handed in again while the train checks the earlier head is not
+/// recorded as landed with a head that is not on the branch: the train
+/// notices, looks again, and lands the new head.
+#[test]
+fn work_handed_in_again_during_the_trains_check_lands_as_handed_in_last() {
+    let env = TestEnv::with_mission();
+    let (started, go) = gated_check(&env);
+    let dirs = handed_in(&env, &["alpha"]);
+    let first = wo(&env, "WO-001")["evidence"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let train = train_in_check(&env, &started);
+    // Meanwhile the IMP goes on and hands in more (policy none: approved).
+    env.orc_in(&dirs[0], &["work", "start", "WO-001"]).ok();
+    commit(&env, &dirs[0], "more.txt", "ok\n");
+    hand_in(&env, &dirs[0], "WO-001");
+    let second = wo(&env, "WO-001")["evidence"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    std::fs::write(&go, "").unwrap();
+    let out = train.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "done", "{w:#}");
+    assert_eq!(w["evidence"]["head"], second.as_str());
+    env.git(&["merge-base", "--is-ancestor", &second, INTEGRATION])
+        .ok();
+    assert!(files_at(&env, INTEGRATION).contains("more.txt"));
+}
+
+/// Work rejected while the train checks it does not land: the integration
+/// branch does not move, and the rejection stands.
+#[test]
+fn work_rejected_during_the_trains_check_does_not_land() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    let (started, go) = gated_check(&env);
+    handed_in(&env, &["alpha"]);
+    env.orc(&["approve", "WO-001"]).ok();
+    let before = tip(&env, INTEGRATION);
+    let train = train_in_check(&env, &started);
+    env.orc(&["reject", "WO-001", "--reason", "not this"]).ok();
+    std::fs::write(&go, "").unwrap();
+    let out = train.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(tip(&env, INTEGRATION), before, "nothing landed");
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "in_progress", "{w:#}");
+    assert_eq!(w["approval"]["state"], "rejected");
+    assert!(w["landed"].is_null(), "{w:#}");
+}
+
+/// In a batch, work that depends on work the train sends back waits for
+/// it: neither a conflict nor a failing check lets it land alone.
+#[test]
+fn in_a_batch_work_waits_for_a_dependency_that_is_sent_back() {
+    for failure in ["conflict", "check"] {
+        let env = TestEnv::with_mission();
+        env.orc(&["config", "set", "merge.batch", "4"]).ok();
+        env.orc(&["config", "set", "check", "! test -f bad.txt"])
+            .ok();
+        let one = grove(&env, "one");
+        let two = grove(&env, "two");
+        if failure == "conflict" {
+            // Something on the integration branch that the base conflicts
+            // with (landed after grove one was made).
+            let other = grove(&env, "other");
+            env.orc(&["wo", "create", "Other"]).ok();
+            env.orc(&["assign", "WO-001", "--grove", "other"]).ok();
+            commit(&env, &other, "shared.txt", "from other\n");
+            hand_in(&env, &other, "WO-001");
+            env.orc(&["merge"]).ok();
+            assert_eq!(wo(&env, "WO-001")["status"], "done");
+        }
+        let base = env.orc(&["wo", "create", "Base"]).ok().line();
+        let top = env.orc(&["wo", "create", "On top"]).ok().line();
+        // (Committed before the assignment, so the grove is not brought up
+        // to the integration branch first.)
+        if failure == "conflict" {
+            commit(&env, &one, "shared.txt", "from one\n");
+        } else {
+            commit(&env, &one, "bad.txt", "bad\n");
+        }
+        env.orc(&["assign", &base, "--grove", "one"]).ok();
+        env.orc(&["assign", &top, "--grove", "two"]).ok();
+        commit(&env, &two, "top.txt", "top\n");
+        // (A failing check at hand-in does not block review.)
+        hand_in(&env, &one, &base);
+        hand_in(&env, &two, &top);
+        // The deputy decides the second needs the first after all.
+        env.orc(&["wo", "update", &top, "--add-dep", &base]).ok();
+        let before = tip(&env, INTEGRATION);
+        let out = env.orc(&["merge", "--json"]).ok().json();
+        let train = &out["trains"][0];
+        assert_eq!(
+            train["sent_back"][0][0],
+            base.as_str(),
+            "{failure}: {out:#}"
+        );
+        assert!(
+            train["landed"].as_array().unwrap().is_empty(),
+            "{failure}: nothing lands without its dependency: {out:#}"
+        );
+        assert_eq!(tip(&env, INTEGRATION), before, "{failure}");
+        assert_eq!(wo(&env, &top)["status"], "review", "{failure}");
+        assert_eq!(train["waiting"], serde_json::json!([top]), "{failure}");
+    }
+}
+
+/// Work whose handed-in head the repository does not have (a grove on
+/// another machine, a branch rewritten and pruned) goes back saying so,
+/// and the rest of the train goes on.
+#[test]
+fn work_the_train_cannot_bring_in_goes_back_and_the_train_goes_on() {
+    let env = TestEnv::with_mission();
+    let dirs = handed_in(&env, &["alpha", "beta"]);
+    let lost = wo(&env, "WO-001")["evidence"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.git_in(&dirs[0], &["reset", "-q", "--hard", "HEAD~1"])
+        .ok();
+    env.git(&["reflog", "expire", "--expire=now", "--all"]).ok();
+    env.git(&["gc", "-q", "--prune=now"]).ok();
+    assert_ne!(env.git(&["cat-file", "-e", &lost]).code, 0, "pruned");
+    let out = env.orc(&["merge", "--json"]).ok().json();
+    let train = &out["trains"][0];
+    assert_eq!(train["sent_back"][0][0], "WO-001", "{out:#}");
+    let why = train["sent_back"][0][1].as_str().unwrap();
+    assert!(why.contains("not in this repository"), "{why}");
+    assert_eq!(train["landed"][0][0], "WO-002", "{out:#}");
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "in_progress", "{w:#}");
+    assert!(w["notes"].to_string().contains(&lost), "{w:#}");
+}
+
+/// The train's git commands never reach a repository above the directory
+/// they are pointed at: a train worktree whose `.git` vanished (removed
+/// half-way) inside a person's checkout is an error, not a `reset --hard`
+/// of that checkout.
+#[test]
+fn the_trains_git_never_reaches_a_repository_above_its_worktree() {
+    let env = TestEnv::with_mission();
+    let inside = env.repo.join("half-gone");
+    std::fs::create_dir(&inside).unwrap();
+    std::fs::write(inside.join("leftover.txt"), "x\n").unwrap();
+    std::fs::write(env.repo.join("README.md"), "a person's edit\n").unwrap();
+    let head = env.git(&["rev-parse", "HEAD~0"]).ok().line();
+    let id = gix::ObjectId::from_hex(head.as_bytes()).unwrap();
+    let before = env.git(&["status", "--porcelain"]).ok().stdout;
+    assert!(orc::ledger::merge::reset(&inside, id).is_err());
+    assert!(orc::ledger::merge::head(&inside).is_err());
+    assert_eq!(env.git(&["status", "--porcelain"]).ok().stdout, before);
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join("README.md")).unwrap(),
+        "a person's edit\n"
+    );
+    assert!(inside.join("leftover.txt").exists());
+}
+
+/// `orc approve --head` approves what the reviewer saw: a hand-in that
+/// came after `orc review` is not approved unseen.
+#[test]
+fn approve_with_head_refuses_work_handed_in_again_since() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    let dirs = handed_in(&env, &["alpha"]);
+    let seen = wo(&env, "WO-001")["evidence"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = env.orc(&["review", "WO-001"]).ok().stdout;
+    assert!(
+        text.contains(&format!("orc approve WO-001 --head {}", &seen[..12])),
+        "{text}"
+    );
+    // The IMP hands in more before the reviewer decides.
+    env.orc_in(&dirs[0], &["work", "start", "WO-001"]).ok();
+    commit(&env, &dirs[0], "more.txt", "ok\n");
+    hand_in(&env, &dirs[0], "WO-001");
+    let now = wo(&env, "WO-001")["evidence"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .orc(&["approve", "WO-001", "--head", &seen[..12]])
+        .code(code::CONFLICT);
+    assert!(
+        out.stderr.contains("was handed in again") && out.stderr.contains(&now[..10]),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(wo(&env, "WO-001")["approval"]["state"], "pending");
+    env.orc(&["approve", "WO-001", "--head", "xyz"])
+        .code(code::USAGE);
+    env.orc(&["approve", "WO-001", "--head", &now[..7].to_uppercase()])
+        .ok();
+    assert_eq!(wo(&env, "WO-001")["approval"]["state"], "approved");
+}
+
+/// Custody covers the worktree's HEAD too: commits made on a detached
+/// HEAD (or another branch) in a grove are not dropped with its worktree.
+#[test]
+fn grove_remove_keeps_unlanded_work_of_a_detached_head() {
+    let env = TestEnv::with_mission();
+    let dir = grove(&env, "one");
+    env.git_in(&dir, &["checkout", "-q", "--detach"]).ok();
+    commit(&env, &dir, "adrift.txt", "adrift\n");
+    let adrift = env.git_in(&dir, &["rev-parse", "HEAD"]).ok().line();
+    let out = env.orc(&["grove", "remove", "one"]).code(code::CONFLICT);
+    assert!(
+        out.stderr.contains("its worktree's HEAD")
+            && out.stderr.contains("has 1 commit(s) that have not landed"),
+        "{}",
+        out.stderr
+    );
+    assert!(dir.exists(), "nothing removed");
+    // --keep-branch keeps the branch, not the detached work: still refused.
+    env.orc(&["grove", "remove", "one", "--keep-branch"])
+        .code(code::CONFLICT);
+    let out = env
+        .orc(&["grove", "remove", "one", "--force", "--json"])
+        .ok()
+        .json();
+    let kept = out["archived_head"].as_str().unwrap();
+    assert!(
+        kept.starts_with("refs/orc/archive/one/") && kept.ends_with("-head"),
+        "{out:#}"
+    );
+    assert!(out["archived"].is_null(), "the branch had nothing: {out:#}");
+    assert_eq!(env.git(&["rev-parse", kept]).ok().line(), adrift);
+}

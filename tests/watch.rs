@@ -755,3 +755,51 @@ fn deploy_checks_the_agents_first_and_keeps_a_failing_agent_visible() {
         }
     });
 }
+
+/// The review and merge record of a work order (approval, evidence,
+/// landed, artifacts, reviews) is orc's to write: a direct edit that sets
+/// it — an agent approving its own gate — is refused and kept aside.
+#[test]
+fn a_direct_edit_of_the_review_record_is_refused() {
+    let w = World::new();
+    let watcher = w.spawn_watcher(&[]);
+    let wo3 = w.env.wo_file("MISSION-001", "WO-003");
+    let good = std::fs::read_to_string(&wo3).unwrap();
+    let tip = w.env.tip();
+    edit(&wo3, |wo| {
+        wo["approval"] = json!({
+            "state": "approved",
+            "policy": "human",
+            "by": "DEPUTY-MISSION-001",
+            "at": "2026-11-21T09:30:00Z"
+        })
+    });
+    wait_until("the work order restored", WAIT, || {
+        let now = std::fs::read_to_string(&wo3).unwrap();
+        if now == good { Ok(()) } else { Err(now) }
+    });
+    assert_eq!(w.env.tip(), tip, "nothing committed");
+    let rejected = w.env.workspace("MISSION-001").join(".orc/rejected");
+    let reason = std::fs::read_dir(&rejected)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".reason"))
+        .unwrap();
+    let text = std::fs::read_to_string(reason).unwrap();
+    assert!(
+        text.contains("field `approval` is maintained by orc") && text.contains("orc approve"),
+        "{text}"
+    );
+    assert!(w.wo("WO-003")["approval"].is_null());
+    // An ordinary edit of the same file still goes through.
+    edit(&wo3, |wo| wo["priority"] = json!("high"));
+    wait_until("the priority committed", WAIT, || {
+        let p = w.wo("WO-003")["priority"].clone();
+        if p == "high" {
+            Ok(())
+        } else {
+            Err(p.to_string())
+        }
+    });
+    stop(watcher);
+}

@@ -213,7 +213,7 @@ pub fn run(s: &Session, cmd: &GroveCommand, out: &Out) -> Result<()> {
                 if let Some(why) = &removed.branch_kept {
                     out.line(format!("branch {} kept: {why}", removed.grove.branch));
                 }
-                if let Some(r) = &removed.archived {
+                for r in removed.archived.iter().chain(&removed.archived_head) {
                     out.line(format!(
                         "its unmerged work is kept as {r} (`git branch NAME {r}` brings it back)"
                     ));

@@ -30,6 +30,10 @@ pub struct ApproveArgs {
     /// A note for the record (and the IMP).
     #[arg(long)]
     pub note: Option<String>,
+    /// Approve only if this is still the handed-in head (as `orc review`
+    /// shows it): a later hand-in is not approved unseen.
+    #[arg(long, value_name = "COMMIT")]
+    pub head: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,8 +118,15 @@ pub fn show(s: &Session, args: &ReviewArgs, out: &Out) -> Result<()> {
             out.line(format!(
                 "check:    `{}` {} in {} ms",
                 one_line(&c.command),
-                c.exit.map_or("killed".to_string(), |x| format!("exit {x}")),
+                c.outcome(),
                 c.duration_ms
+            ));
+        }
+        if w.status == crate::model::Status::Review {
+            out.line(format!(
+                "approve:  orc approve {} --head {}",
+                w.id,
+                &e.head[..e.head.len().min(12)]
             ));
         }
     }
@@ -196,7 +207,12 @@ fn decided(out: &Out, wo: &WorkOrder) {
 }
 
 pub fn approve(s: &Session, args: &ApproveArgs, out: &Out) -> Result<()> {
-    let wo = review::approve(s, wo_id(&args.work_order)?, args.note.as_deref())?;
+    let wo = review::approve(
+        s,
+        wo_id(&args.work_order)?,
+        args.note.as_deref(),
+        args.head.as_deref(),
+    )?;
     decided(out, &wo);
     Ok(())
 }

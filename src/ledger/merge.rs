@@ -41,6 +41,11 @@ impl Strategy {
 fn git_in(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir);
+    // Never the repository of a directory above: a worktree whose `.git`
+    // is gone must fail, not let `reset --hard` loose on what encloses it.
+    if let Some(parent) = dir.parent() {
+        cmd.env("GIT_CEILING_DIRECTORIES", parent);
+    }
     for var in [
         "GIT_DIR",
         "GIT_WORK_TREE",
@@ -163,6 +168,13 @@ pub fn independent(common: &Path, commits: &[ObjectId]) -> Result<Vec<ObjectId>>
     Ok(t.lines()
         .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
         .collect())
+}
+
+/// Whether the repository has commit `id` (`git cat-file -e id^{commit}`).
+pub fn has_commit(common: &Path, id: ObjectId) -> Result<bool> {
+    let mut cmd = git_common(common);
+    cmd.args(["cat-file", "-e"]).arg(format!("{id}^{{commit}}"));
+    Ok(run(cmd, "look for a commit")?.status.success())
 }
 
 /// The best common ancestor of `a` and `b`.

@@ -287,6 +287,15 @@ fn work_order_once(
     {
         return file.reject(s, Kept::Bytes(&bytes), &e.message);
     }
+    if let Some(field) = review_field_edited(before.as_ref(), &edited) {
+        return file.reject(
+            s,
+            Kept::Bytes(&bytes),
+            &format!(
+                "field `{field}` is maintained by orc (the review and merge record); use `orc approve`, `orc reject`, `orc artifact add` or `orc merge`"
+            ),
+        );
+    }
     if before.as_ref() == Some(&edited) {
         // A change of layout only: nothing to commit; the file gets orc's
         // layout back.
@@ -380,4 +389,39 @@ fn strip(message: &str, path: &Path) -> String {
         .strip_prefix(&format!("{}: ", path.display()))
         .unwrap_or(message)
         .to_string()
+}
+
+/// The first field of the review and merge record (evidence, approval,
+/// where it landed, artifacts, what it reviews) that a direct edit changed
+/// (or set, on a work order created by hand): orc writes those, so an
+/// agent cannot approve work past its gate or point the train at another
+/// commit by editing the file.
+fn review_field_edited(before: Option<&WorkOrder>, now: &WorkOrder) -> Option<&'static str> {
+    let empty;
+    let old = match before {
+        Some(b) => b,
+        None => {
+            empty = WorkOrder::new(
+                now.id,
+                now.mission,
+                now.title.clone(),
+                now.created_by.clone(),
+                now.created_at.clone(),
+            );
+            &empty
+        }
+    };
+    if old.evidence != now.evidence {
+        Some("evidence")
+    } else if old.approval != now.approval {
+        Some("approval")
+    } else if old.landed != now.landed {
+        Some("landed")
+    } else if old.artifacts != now.artifacts {
+        Some("artifacts")
+    } else if old.reviews != now.reviews {
+        Some("reviews")
+    } else {
+        None
+    }
 }

@@ -289,8 +289,11 @@ pub struct Removed {
     pub grove: Grove,
     /// Set when the branch was kept because git refused to delete it.
     pub branch_kept: Option<String>,
-    /// The ref that keeps the branch's unmerged work (`--force`).
+    /// The ref that keeps the branch's unlanded work (`--force`).
     pub archived: Option<String>,
+    /// The ref that keeps unlanded work only the worktree's HEAD had
+    /// (detached, or on another branch; `--force`).
+    pub archived_head: Option<String>,
 }
 
 /// Removes a grove: its worktree (with git), its branch (unless
@@ -318,16 +321,25 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
     // never lost. Refused without --force; with it, kept under an archive
     // ref.
     let mut archived = None;
-    let checked = if keep_branch {
-        None
-    } else {
-        custody(s, &grove)?
-    };
-    if let Some(c) = checked.as_ref().filter(|c| c.unlanded > 0) {
+    let mut archived_head = None;
+    let checked = custody(s, &grove, keep_branch)?;
+    if checked.unlanded() > 0 {
         if !force {
+            let mut what = Vec::new();
+            if let Some((_, n)) = checked.tip.filter(|t| t.1 > 0) {
+                what.push(format!("its branch {} has {n} commit(s)", grove.branch));
+            }
+            if let Some((h, n)) = checked.head.filter(|h| h.1 > 0) {
+                what.push(format!(
+                    "its worktree's HEAD (at {}, not on {}) has {n} commit(s)",
+                    &h.to_string()[..10],
+                    grove.branch
+                ));
+            }
             return Err(Error::conflict(format!(
-                "{id}'s branch {} has {} commit(s) that have not landed on {}",
-                grove.branch, c.unlanded, c.base
+                "{id}: {} that have not landed on {}",
+                what.join(" and "),
+                checked.base
             ))
             .with_hint(format!(
                 "let them land (`orc review`, `orc approve`, `orc merge`), keep the branch (--keep-branch), or pass --force: orc then keeps them under refs/orc/archive/{}/...",
@@ -335,16 +347,25 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
             )));
         }
         let name = format!("refs/orc/archive/{}/{}", grove.branch, s.now.unix());
-        if !s.ledger.set_ref(
-            &name,
-            None,
-            c.tip,
-            &s.author(),
-            &format!("orc: {id} removed with unlanded work"),
-        )? {
-            return Err(Error::conflict(format!("{name} exists already; try again")));
+        let keep = |r: String, commit: gix::ObjectId| -> Result<Option<String>> {
+            if s.ledger.set_ref(
+                &r,
+                None,
+                commit,
+                &s.author(),
+                &format!("orc: {id} removed with unlanded work"),
+            )? {
+                Ok(Some(r))
+            } else {
+                Err(Error::conflict(format!("{r} exists already; try again")))
+            }
+        };
+        if let Some((tip, _)) = checked.tip.filter(|t| t.1 > 0) {
+            archived = keep(name.clone(), tip)?;
         }
-        archived = Some(name);
+        if let Some((head, _)) = checked.head.filter(|h| h.1 > 0) {
+            archived_head = keep(format!("{name}-head"), head)?;
+        }
     }
     let common = s.ledger.common_dir();
     let path = Path::new(&grove.path);
@@ -356,10 +377,10 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
     // Custody checked the tip: the branch is deleted only from there (a
     // commit made meanwhile keeps it).
     let mut branch_kept = None;
-    if let Some(c) = &checked {
+    if let Some((tip, _)) = checked.tip {
         branch_kept = match s.ledger.checked_out(&grove.branch)? {
             Some(wt) => Some(format!("it is checked out in {}", wt.display())),
-            None => worktree::delete_branch_at(&common, &grove.branch, c.tip)?,
+            None => worktree::delete_branch_at(&common, &grove.branch, tip)?,
         };
     }
     let removed = tx::run(s, |tx| {
@@ -381,50 +402,85 @@ pub fn remove(s: &Session, id: GroveId, force: bool, keep_branch: bool) -> Resul
         if let Some(r) = &archived {
             message = message.line(format!("unmerged work of {} kept as {r}", g.branch));
         }
+        if let Some(r) = &archived_head {
+            message = message.line(format!("unmerged work of its worktree's HEAD kept as {r}"));
+        }
         Ok((g, message))
     })?;
     Ok(Removed {
         grove: removed,
         branch_kept,
         archived,
+        archived_head,
     })
 }
 
-/// What custody found on a grove's branch.
+/// What custody found on a grove's branch and in its worktree.
 struct Custody {
-    /// The tip that was checked (the branch is deleted only from there).
-    tip: gix::ObjectId,
-    /// Its commits that have not landed, and what they were compared with.
-    unlanded: u32,
+    /// The branch's tip that was checked (the branch is deleted only from
+    /// there), and how many of its commits have not landed.
+    tip: Option<(gix::ObjectId, u32)>,
+    /// The worktree's HEAD when it is not on the branch (detached, or on
+    /// another branch), and how many commits only it has that have not
+    /// landed: removing the worktree would drop them.
+    head: Option<(gix::ObjectId, u32)>,
+    /// What they were compared with.
     base: String,
 }
 
-/// The grove branch's tip and how many of its commits have not landed on
-/// the mission's integration branch ([`super::landed`]; for a mission
-/// without one, are not on the ledger's repository HEAD). None: no branch.
-fn custody(s: &Session, grove: &Grove) -> Result<Option<Custody>> {
-    let Some(tip) = s.ledger.branch_tip(&grove.branch)? else {
-        return Ok(None);
-    };
-    let integration = s.ledger_mission(grove.mission)?.integration;
-    if let Some(bases) = super::landed::Bases::read(s, grove.mission, &grove.branch)? {
-        return Ok(Some(Custody {
-            tip,
-            unlanded: bases.unlanded(s, tip)?,
-            base: integration.unwrap_or_default(),
-        }));
+impl Custody {
+    fn unlanded(&self) -> u32 {
+        self.tip.map_or(0, |t| t.1) + self.head.map_or(0, |h| h.1)
     }
-    let head = match integration {
+}
+
+/// Custody of a grove: the commits of its branch (unless it is kept) and
+/// of its worktree's HEAD that have not landed on the mission's
+/// integration branch ([`super::landed`]; for a mission without one, that
+/// are not on the ledger's repository HEAD).
+fn custody(s: &Session, grove: &Grove, keep_branch: bool) -> Result<Custody> {
+    let common = s.ledger.common_dir();
+    let integration = s.ledger_mission(grove.mission)?.integration;
+    let (mut landed, base) = match super::landed::Bases::read(s, grove.mission, &grove.branch)? {
+        Some(b) => {
+            let mut all = b.heads.clone();
+            all.push(b.tip);
+            (all, integration.unwrap_or_default())
+        }
         // Its integration branch is gone: nothing counts as landed.
-        Some(_) => None,
-        None => s.ledger.repo().head_id().ok().map(|h| h.detach()),
+        None if integration.is_some() => (Vec::new(), integration.unwrap_or_default()),
+        None => (
+            s.ledger
+                .repo()
+                .head_id()
+                .ok()
+                .map(|h| h.detach())
+                .into_iter()
+                .collect(),
+            "HEAD".to_string(),
+        ),
     };
-    let unlanded = crate::ledger::merge::count(&s.ledger.common_dir(), tip, head.as_slice())?;
-    Ok(Some(Custody {
-        tip,
-        unlanded,
-        base: "HEAD".to_string(),
-    }))
+    let branch_tip = s.ledger.branch_tip(&grove.branch)?;
+    let tip = match branch_tip {
+        Some(t) if !keep_branch => Some((t, crate::ledger::merge::count(&common, t, &landed)?)),
+        _ => None,
+    };
+    // The branch (kept, or archived when it has unlanded work) holds its
+    // own commits; what only the worktree's HEAD has is counted apart.
+    landed.extend(branch_tip);
+    let path = Path::new(&grove.path);
+    let head = match path
+        .join(".git")
+        .exists()
+        .then(|| crate::ledger::merge::head(path).ok())
+        .flatten()
+    {
+        Some(h) if Some(h) != branch_tip => {
+            Some((h, crate::ledger::merge::count(&common, h, &landed)?))
+        }
+        _ => None,
+    };
+    Ok(Custody { tip, head, base })
 }
 
 /// The lock of a grove's `grove.json`. It lives with the ledger's locks,

@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::ledger::merge::{self, Brought, Strategy};
 use crate::model::MissionId;
 use crate::model::mission::MissionLanded;
-use crate::store::FileLock;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Landing {
@@ -45,11 +44,7 @@ pub fn land(s: &Session, id: MissionId) -> Result<Landing> {
         .with_hint("its work is on the groves' branches; merge them with git"));
     };
     // One train or landing of the mission at a time.
-    let _lock = FileLock::acquire(
-        &s.ledger.lock_path(&format!("train-{id}")),
-        "the merge train",
-        s.settings.lock_timeout(),
-    )?;
+    let _lock = super::train::lock(s, id)?;
     let gone = |b: &str| {
         Error::environment(format!("branch {b} of {id} is gone")).with_hint(format!(
             "recreate it (`git branch {b} <commit>`) and land again"

@@ -269,10 +269,12 @@ fn complete_record(s: &Session, id: MissionId, force: bool) -> Result<Mission> {
 }
 
 /// Removes the merge train's worktree of a mission that no longer merges
-/// (best effort: it holds nothing that is not on a branch).
+/// (best effort: it holds nothing that is not on a branch), once no train
+/// or landing of the mission uses it.
 fn remove_train_worktree(s: &Session, id: MissionId) {
     if let Ok(path) = super::train::worktree_path(s, id)
         && path.exists()
+        && let Ok(_lock) = super::train::lock(s, id)
     {
         let _ = crate::ledger::worktree::remove(&s.ledger.common_dir(), &path, true);
     }

@@ -54,6 +54,14 @@ pub fn check_timeout(s: &Session) -> Result<std::time::Duration> {
     }
 }
 
+/// How much of a check's output orc keeps as its artifact: the last
+/// [`CHECK_TAIL`] bytes, or fewer when `artifacts.max_bytes` is smaller
+/// (orc's own logs are cut to fit, never refused).
+pub fn check_tail(s: &Session) -> Result<usize> {
+    let limit = usize::try_from(super::artifact::max_bytes(s)).unwrap_or(usize::MAX);
+    Ok(CHECK_TAIL.min(limit))
+}
+
 /// `check_timeout` when it is not set.
 pub const DEFAULT_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
@@ -121,7 +129,7 @@ pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Han
         super::config::text(s, "check")?,
     ) {
         (true, Some(command)) => {
-            let c = merge::check(dir, &command, CHECK_TAIL, check_timeout(s)?)?;
+            let c = merge::check(dir, &command, check_tail(s)?, check_timeout(s)?)?;
             (
                 Some(check_result(&command, &c, "check.log")),
                 Some(c.output),
@@ -174,19 +182,20 @@ pub fn record_check(s: &Session, id: WorkOrderId) -> Result<CheckResult> {
     let at_head = path.exists()
         && Some(merge::head(path)?) == gix::ObjectId::from_hex(evidence.head.as_bytes()).ok();
     let timeout = check_timeout(s)?;
+    let tail = check_tail(s)?;
     let c = if at_head {
-        merge::check(path, &command, CHECK_TAIL, timeout)?
+        merge::check(path, &command, tail, timeout)?
     } else {
         // The grove moved on: check the handed-in commit in a worktree of
         // its own, removed afterwards.
         let head = gix::ObjectId::from_hex(evidence.head.as_bytes())
             .map_err(|_| Error::invalid(format!("{id}: evidence.head is not a commit id")))?;
         let common = s.ledger.common_dir();
-        let tmp =
-            super::train::worktree_path(s, wo.mission)?.with_file_name(format!(".check-{id}"));
+        let tmp = super::train::worktree_path(s, wo.mission)?
+            .with_file_name(format!(".check-{id}-{}", std::process::id()));
         let wt = merge::train_worktree(&common, &tmp, head)?;
         merge::reset(&wt, head)?;
-        let c = merge::check(&wt, &command, CHECK_TAIL, timeout);
+        let c = merge::check(&wt, &command, tail, timeout);
         let _ = crate::ledger::worktree::remove(&common, &wt, true);
         c?
     };
@@ -393,8 +402,24 @@ fn refused(s: &Session, wo: &WorkOrder, policy: ReviewPolicy, actor: &str) -> Op
 
 /// `orc approve WO [--note T]`: the reviewer approves work in review; the
 /// merge train may then take it. One commit, by the reviewer.
-pub fn approve(s: &Session, id: WorkOrderId, note: Option<&str>) -> Result<WorkOrder> {
-    decide(s, id, true, note)
+/// With `head`, only if that is still the handed-in head (a commit id or
+/// a prefix of at least 7 of its digits): what the reviewer saw is what is
+/// approved, not a later hand-in.
+pub fn approve(
+    s: &Session,
+    id: WorkOrderId,
+    note: Option<&str>,
+    head: Option<&str>,
+) -> Result<WorkOrder> {
+    if let Some(h) = head
+        && (h.len() < 7 || h.len() > 40 || !h.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(Error::usage(format!(
+            "--head {:?} is not a commit id (7 to 40 hex digits)",
+            crate::model::id::shorten(h)
+        )));
+    }
+    decide(s, id, true, note, head)
 }
 
 /// `orc reject WO --reason T`: the work goes back to `in_progress` in the
@@ -404,10 +429,16 @@ pub fn reject(s: &Session, id: WorkOrderId, reason: &str) -> Result<WorkOrder> {
     if reason.trim().is_empty() {
         return Err(Error::usage("--reason must say what is wrong"));
     }
-    decide(s, id, false, Some(reason))
+    decide(s, id, false, Some(reason), None)
 }
 
-fn decide(s: &Session, id: WorkOrderId, approve: bool, note: Option<&str>) -> Result<WorkOrder> {
+fn decide(
+    s: &Session,
+    id: WorkOrderId,
+    approve: bool,
+    note: Option<&str>,
+    head: Option<&str>,
+) -> Result<WorkOrder> {
     if let Some(n) = note {
         model::message::check_text(n).map_err(|e| Error::usage(format!("the note {e}")))?;
     }
@@ -429,6 +460,16 @@ fn decide(s: &Session, id: WorkOrderId, approve: bool, note: Option<&str>) -> Re
             .unwrap_or_else(|| policy(s, &mission, &wo));
         if let Some(why) = refused(s, &wo, policy, &s.actor) {
             return Err(Error::conflict(why));
+        }
+        let handed = wo.evidence.as_ref().map_or("", |e| e.head.as_str());
+        if let Some(seen) = head
+            && !handed.starts_with(&seen.to_ascii_lowercase())
+        {
+            return Err(Error::conflict(format!(
+                "{id} was handed in again: its head is {} now, not {seen}",
+                &handed[..handed.len().min(10)]
+            ))
+            .with_hint(format!("review it again: `orc review {id}`")));
         }
         let now = s.now.clone();
         let actor = s.actor.clone();

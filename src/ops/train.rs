@@ -16,15 +16,16 @@
 //! by bisection and the others land. Trains of one mission are serialised
 //! by a lock; the compare-and-swap guards against anyone else.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use gix::ObjectId;
 use serde::Serialize;
 
 use super::session::Session;
 use super::tx::Message;
-use super::workset::set_status;
+use super::workset::{WorkSet, set_status};
 use crate::error::{Error, Result};
 use crate::ledger::merge::{self, Brought, Strategy};
 use crate::model::review::{ApprovalState, Landed, ReviewPolicy};
@@ -61,6 +62,20 @@ pub fn worktree_path(s: &Session, mission: MissionId) -> Result<PathBuf> {
         .join(".train"))
 }
 
+fn lock_path(s: &Session, mission: MissionId) -> PathBuf {
+    s.ledger.lock_path(&format!("train-{mission}"))
+}
+
+/// The lock that lets one train, landing, or removal of the train's
+/// worktree of a mission run at a time on this machine (waits for it).
+pub fn lock(s: &Session, mission: MissionId) -> Result<FileLock> {
+    FileLock::acquire(
+        &lock_path(s, mission),
+        "the merge train",
+        s.settings.lock_timeout(),
+    )
+}
+
 /// Runs the train of `mission` (only over `only`, when given). With
 /// `wait`, waits for another train of the mission to finish; else returns
 /// an empty report when one runs.
@@ -79,11 +94,10 @@ pub fn run(
             "missions created by this orc have one (`orc mission create --target BRANCH`)",
         ));
     };
-    let lock_path = s.ledger.lock_path(&format!("train-{mission}"));
     let _lock = if wait {
-        FileLock::acquire(&lock_path, "the merge train", s.settings.lock_timeout())?
+        lock(s, mission)?
     } else {
-        match FileLock::try_acquire(&lock_path)? {
+        match FileLock::try_acquire(&lock_path(s, mission))? {
             Some(l) => l,
             None => return Ok(TrainReport::default()),
         }
@@ -103,9 +117,12 @@ pub fn run(
         ..Default::default()
     };
     let dir = s.mission_dir(mission)?;
+    let timeout = super::review::check_timeout(s)?;
+    let tail = super::review::check_tail(s)?;
+    let mut idle = 0;
     loop {
         let loaded = super::records::Loaded::read(&dir)?;
-        let (ready, waiting) = queue(s, &loaded.orders, only)?;
+        let (ready, waiting, prereqs) = queue(s, &loaded.orders, only)?;
         report.waiting = waiting;
         if ready.is_empty() {
             break;
@@ -119,21 +136,33 @@ pub fn run(
         let wt = merge::train_worktree(&s.ledger.common_dir(), &worktree_path(s, mission)?, tip)?;
         let group: Vec<WorkOrder> = ready.into_iter().take(batch).collect();
         let before = report.landed.len() + report.sent_back.len();
-        land_group(
-            &train,
-            &wt,
-            &integration,
-            tip,
-            &group,
+        Run {
+            s: &train,
+            wt,
+            integration: integration.clone(),
             strategy,
-            check.as_deref(),
-            &loaded.orders,
-            &mut report,
-        )?;
+            check: check.clone(),
+            timeout,
+            tail,
+            orders: loaded.orders,
+            prereqs,
+            held: HashSet::new(),
+            report: &mut report,
+        }
+        .land_group(tip, &group)?;
         if report.landed.len() + report.sent_back.len() == before {
-            // Nothing moved (the branch moved under the train): look again.
+            // Nothing moved: the branch moved under the train, or a work
+            // order changed while it worked. Look again, from the start.
+            idle += 1;
+            if idle > 50 {
+                return Err(Error::busy(format!(
+                    "the train of {mission} made no progress in 50 tries: the integration branch or its work keeps changing"
+                ))
+                .with_hint("run `orc merge` again"));
+            }
             continue;
         }
+        idle = 0;
     }
     report.tip = s.ledger.branch_tip(&integration)?.map(|t| t.to_string());
     Ok(report)
@@ -145,11 +174,13 @@ pub fn run(
 /// Work stacked on the same branch counts as a dependency: a work order
 /// whose handed-in head contains another open work order's handed-in head
 /// lands after it (so nothing lands unreviewed through a later head).
+type Prereqs = HashMap<WorkOrderId, Vec<WorkOrderId>>;
+
 fn queue(
     s: &Session,
     orders: &[WorkOrder],
     only: &[WorkOrderId],
-) -> Result<(Vec<WorkOrder>, Vec<WorkOrderId>)> {
+) -> Result<(Vec<WorkOrder>, Vec<WorkOrderId>, Prereqs)> {
     let mut candidates: Vec<&WorkOrder> = orders
         .iter()
         .filter(|w| w.status == Status::Review)
@@ -160,6 +191,7 @@ fn queue(
                 .is_some_and(|a| a.state == ApprovalState::Approved)
         })
         .filter(|w| only.is_empty() || only.contains(&w.id))
+        .filter(|w| committed_as(s, w))
         .collect();
     candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
     let done: HashSet<WorkOrderId> = orders
@@ -192,15 +224,25 @@ fn queue(
             let Some(oe) = o.evidence.as_ref() else {
                 continue;
             };
+            // (A head missing from this repository stacks on nothing; the
+            // train sends that work back when it gets to it.)
             if oe.branch == ce.branch
                 && let Some(oh) = head(o)
                 && oh != ch
-                && s.ledger.is_ancestor(oh, ch)?
+                && s.ledger.is_ancestor(oh, ch).unwrap_or(false)
             {
                 stacked.entry(c.id).or_default().push(o.id);
             }
         }
     }
+    let prereqs: Prereqs = candidates
+        .iter()
+        .map(|w| {
+            let mut p = w.depends_on.clone();
+            p.extend(stacked.get(&w.id).into_iter().flatten());
+            (w.id, p)
+        })
+        .collect();
     let mut placed: Vec<WorkOrder> = Vec::new();
     let mut progress = true;
     let mut left = candidates;
@@ -208,10 +250,8 @@ fn queue(
         progress = false;
         let mut rest = Vec::new();
         for w in left {
-            let met = w
-                .depends_on
+            let met = prereqs[&w.id]
                 .iter()
-                .chain(stacked.get(&w.id).into_iter().flatten())
                 .all(|d| done.contains(d) || placed.iter().any(|p| p.id == *d));
             if met {
                 placed.push(w.clone());
@@ -223,41 +263,188 @@ fn queue(
         left = rest;
     }
     let waiting = left.iter().map(|w| w.id).collect();
-    Ok((placed, waiting))
+    Ok((placed, waiting, prereqs))
 }
 
-/// Brings `group` in on `tip`, checks, and lands what passes; bisects a
-/// failing batch.
-#[allow(clippy::too_many_arguments)]
-fn land_group(
-    s: &Session,
-    wt: &std::path::Path,
-    integration: &str,
-    tip: ObjectId,
-    group: &[WorkOrder],
+/// Whether the ledger holds `wo` as read (status, evidence, approval):
+/// work whose file was edited by hand and not yet taken in by orc does not
+/// ride the train on the strength of that edit.
+fn committed_as(s: &Session, wo: &WorkOrder) -> bool {
+    let path = super::records::work_order_ledger_path(wo.mission, wo.id);
+    let Ok(Some(bytes)) = s.ledger.read(&path) else {
+        return false;
+    };
+    let Ok(on_ledger) = serde_json::from_slice::<WorkOrder>(&bytes) else {
+        return false;
+    };
+    on_ledger.status == wo.status
+        && on_ledger.evidence == wo.evidence
+        && on_ledger.approval == wo.approval
+}
+
+/// Why a landing or a sending back did not happen: the work order changed
+/// while the train worked on it (handed in again, rejected, cancelled).
+const CHANGED: &str = "changed while the train worked on it";
+/// Why a landing did not happen: someone moved the integration branch.
+const MOVED: &str = "the integration branch moved under the train";
+
+/// Whether an error is one of the train's own "look again" signals.
+fn look_again(e: &Error) -> bool {
+    e.message.ends_with(CHANGED) || e.message.ends_with(MOVED)
+}
+
+/// Fails with [`CHANGED`] unless work order `wo`, as it is now (read
+/// under its lock), is still the hand-in the train took: in review,
+/// approved, with the same head.
+fn unchanged(ws: &mut WorkSet, wo: &WorkOrder) -> Result<()> {
+    let now = ws.order(wo.id)?;
+    let head = |w: &WorkOrder| w.evidence.as_ref().map(|e| e.head.clone());
+    let same = now.status == Status::Review
+        && head(now) == head(wo)
+        && now
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.state == ApprovalState::Approved);
+    if same {
+        Ok(())
+    } else {
+        Err(Error::conflict(format!("{}: {CHANGED}", wo.id)))
+    }
+}
+
+/// One pass of the train over a group of work orders.
+struct Run<'a> {
+    /// The train's session (its actor).
+    s: &'a Session,
+    wt: PathBuf,
+    integration: String,
     strategy: Strategy,
-    check: Option<&str>,
-    orders: &[WorkOrder],
-    report: &mut TrainReport,
-) -> Result<()> {
-    merge::reset(wt, tip)?;
-    let mut brought: Vec<WorkOrder> = Vec::new();
-    for wo in group {
+    check: Option<String>,
+    timeout: Duration,
+    tail: usize,
+    orders: Vec<WorkOrder>,
+    /// What each queued work order must follow (its dependencies, and
+    /// earlier work stacked under it).
+    prereqs: Prereqs,
+    /// Work that did not land in this pass: what needs it waits.
+    held: HashSet<WorkOrderId>,
+    report: &'a mut TrainReport,
+}
+
+impl Run<'_> {
+    /// Brings `group` in on `tip`, checks, and lands what passes; bisects
+    /// a failing batch. Work whose prerequisite did not land waits.
+    fn land_group(&mut self, tip: ObjectId, group: &[WorkOrder]) -> Result<()> {
+        merge::reset(&self.wt, tip)?;
+        let mut brought: Vec<WorkOrder> = Vec::new();
+        for wo in group {
+            let needs_held = self
+                .prereqs
+                .get(&wo.id)
+                .is_some_and(|p| p.iter().any(|d| self.held.contains(d)));
+            if needs_held {
+                self.held.insert(wo.id);
+                continue;
+            }
+            match self.bring(tip, wo, &brought) {
+                Ok(Brought::Done(_) | Brought::Nothing) => brought.push(wo.clone()),
+                Ok(Brought::Conflict(files)) => {
+                    self.held.insert(wo.id);
+                    let why = format!(
+                        "conflicts with {} in {}",
+                        self.integration,
+                        files.join(", ")
+                    );
+                    if sent(send_back_conflict(self.s, wo, &self.integration, &files))? {
+                        self.report.sent_back.push((wo.id, why));
+                    }
+                }
+                // The work itself cannot be brought in (its head is not in
+                // this repository, or shares no history with the branch):
+                // it goes back, and the train goes on.
+                Err(e) if e.kind == crate::error::Kind::Conflict => {
+                    self.held.insert(wo.id);
+                    let why = format!("the train could not bring it in: {}", e.message);
+                    if sent(send_back_unbringable(self.s, wo, &why))? {
+                        self.report.sent_back.push((wo.id, why));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if brought.is_empty() {
+            return Ok(());
+        }
+        let result = merge::head(&self.wt)?;
+        if let Some(command) = self.check.clone() {
+            let c = merge::check(&self.wt, &command, self.tail, self.timeout)?;
+            if c.exit != Some(0) {
+                if brought.len() > 1 {
+                    // Bisect: the first half on the tip, then the second
+                    // half on wherever that left the branch.
+                    let (a, b) = brought.split_at(brought.len() / 2);
+                    self.land_group(tip, a)?;
+                    for w in a {
+                        if !self.report.landed.iter().any(|(l, _)| *l == w.id) {
+                            self.held.insert(w.id);
+                        }
+                    }
+                    let now = self.s.ledger.branch_tip(&self.integration)?.unwrap_or(tip);
+                    return self.land_group(now, b);
+                }
+                let wo = &brought[0];
+                self.held.insert(wo.id);
+                let outcome = c.outcome(self.timeout);
+                if sent(send_back_check(self.s, wo, &command, &c, &outcome))? {
+                    self.report.sent_back.push((
+                        wo.id,
+                        format!("the check failed on the merge result ({outcome})"),
+                    ));
+                }
+                return Ok(());
+            }
+        }
+        match record_landing(self.s, &brought, &self.integration, tip, result) {
+            Ok(()) => {
+                for w in &brought {
+                    self.report.landed.push((w.id, result.to_string()));
+                }
+                Ok(())
+            }
+            // The caller looks again from the start.
+            Err(e) if look_again(&e) => {
+                self.held.extend(brought.iter().map(|w| w.id));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Brings one work order's handed-in head onto the train's worktree.
+    fn bring(&self, tip: ObjectId, wo: &WorkOrder, brought: &[WorkOrder]) -> Result<Brought> {
+        let s = self.s;
         let e = wo.evidence.as_ref().expect("queued work has evidence");
-        let head = ObjectId::from_hex(e.head.as_bytes())
-            .map_err(|_| Error::invalid(format!("{}: evidence.head is not a commit id", wo.id)))?;
+        let head = ObjectId::from_hex(e.head.as_bytes()).map_err(|_| {
+            Error::conflict(format!("evidence.head {:?} is not a commit id", e.head))
+        })?;
+        if !merge::has_commit(&s.ledger.common_dir(), head)? {
+            return Err(Error::conflict(format!(
+                "its handed-in head {head} is not in this repository"
+            )));
+        }
         // For strategies that replay the work: from where its unlanded
         // part starts (work landed earlier in this run counts too). A
         // merge needs no starting point.
-        let from = if strategy == Strategy::Merge {
+        let from = if self.strategy == Strategy::Merge {
             head
         } else {
-            let mut bases = super::landed::Bases::new(tip, &e.branch, orders);
+            let mut bases = super::landed::Bases::new(tip, &e.branch, &self.orders);
             let this_run = |id: WorkOrderId| {
-                report.landed.iter().any(|(l, _)| *l == id) || brought.iter().any(|b| b.id == id)
+                self.report.landed.iter().any(|(l, _)| *l == id)
+                    || brought.iter().any(|b| b.id == id)
             };
             bases.heads.extend(
-                orders
+                self.orders
                     .iter()
                     .filter(|w| this_run(w.id))
                     .filter_map(|w| w.evidence.as_ref())
@@ -275,105 +462,64 @@ fn land_group(
             wo.mission,
             wo.id
         );
-        match merge::bring(
-            wt,
-            strategy,
+        merge::bring(
+            &self.wt,
+            self.strategy,
             from,
             head,
             (&author.name, &author.email),
             author.time,
             &message,
-        )? {
-            Brought::Done(_) | Brought::Nothing => brought.push(wo.clone()),
-            Brought::Conflict(files) => {
-                send_back_conflict(s, wo, integration, &files)?;
-                report.sent_back.push((
-                    wo.id,
-                    format!("conflicts with {integration} in {}", files.join(", ")),
-                ));
-            }
-        }
+        )
     }
-    if brought.is_empty() {
-        return Ok(());
-    }
-    let result = merge::head(wt)?;
-    if let Some(command) = check {
-        let timeout = super::review::check_timeout(s)?;
-        let c = merge::check(wt, command, super::review::CHECK_TAIL, timeout)?;
-        if c.exit != Some(0) {
-            if brought.len() > 1 {
-                // Bisect: the first half on the tip, then the second half
-                // on wherever that left the branch.
-                let (a, b) = brought.split_at(brought.len() / 2);
-                land_group(
-                    s,
-                    wt,
-                    integration,
-                    tip,
-                    a,
-                    strategy,
-                    Some(command),
-                    orders,
-                    report,
-                )?;
-                let now = s.ledger.branch_tip(integration)?.unwrap_or(tip);
-                return land_group(
-                    s,
-                    wt,
-                    integration,
-                    now,
-                    b,
-                    strategy,
-                    Some(command),
-                    orders,
-                    report,
-                );
-            }
-            let wo = &brought[0];
-            let outcome = c.outcome(timeout);
-            send_back_check(s, wo, command, &c, &outcome)?;
-            report.sent_back.push((
-                wo.id,
-                format!("the check failed on the merge result ({outcome})"),
-            ));
-            return Ok(());
-        }
-    }
-    // Only now does the integration branch move.
-    if result != tip {
-        let msg = format!(
-            "orc: landed {}",
-            brought
-                .iter()
-                .map(|w| w.id.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if !s
-            .ledger
-            .set_branch(integration, Some(tip), result, &s.author(), &msg)?
-        {
-            // Moved under the train: the caller tries again from the new tip.
-            return Ok(());
-        }
-    }
-    record_landing(s, &brought, integration, result)?;
-    for w in &brought {
-        report.landed.push((w.id, result.to_string()));
-    }
-    Ok(())
 }
 
+/// Whether a sending back happened (false: the work order changed while
+/// the train worked on it, and is left as it now is).
+fn sent(result: Result<()>) -> Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if look_again(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records the landing of `landed` and moves the integration branch from
+/// `tip` to `commit`, in that order inside one ledger transaction: each
+/// work order is first seen (under its lock) still handed in with the head
+/// that was brought in and still approved, so a new hand-in, a rejection
+/// or a cancel that came while the check ran keeps that work off the
+/// branch ([`CHANGED`]); a branch moved by someone else is not overwritten
+/// ([`MOVED`]).
 fn record_landing(
     s: &Session,
     landed: &[WorkOrder],
     integration: &str,
+    tip: ObjectId,
     commit: ObjectId,
 ) -> Result<()> {
     let ids: Vec<WorkOrderId> = landed.iter().map(|w| w.id).collect();
     let mission = landed[0].mission;
     super::report::transaction(s, |ws| {
+        for w in landed {
+            unchanged(ws, w)?;
+        }
+        // (Already there: moved by an earlier attempt of this transaction.)
+        if commit != tip && s.ledger.branch_tip(integration)? != Some(commit) {
+            let msg = format!(
+                "orc: landed {}",
+                ids.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if !s
+                .ledger
+                .set_branch(integration, Some(tip), commit, &s.author(), &msg)?
+            {
+                return Err(Error::conflict(MOVED.to_string()));
+            }
+        }
         for &id in &ids {
             let at = s.now.clone();
             ws.change(id, |w, cx| {
@@ -470,6 +616,7 @@ fn send_back_conflict(
                 .exists()
         })?;
         let child_id = WorkOrderId::new(number);
+        unchanged(ws, wo)?;
         super::workset::lock_work_order(ws.tx(), &dir, wo.mission, child_id)?;
         let parent = ws.order(id)?.clone();
         let mut child = WorkOrder::new(
@@ -551,6 +698,7 @@ fn send_back_check(
 ) -> Result<()> {
     let id = wo.id;
     super::report::transaction(s, |ws| {
+        unchanged(ws, wo)?;
         let blob = super::artifact::stage(ws.tx(), id, "train-check.log", &c.output)?;
         let r = model::ArtifactRef {
             name: "train-check.log".into(),
@@ -594,6 +742,39 @@ fn send_back_check(
                 "train.check",
                 format!("{id}: review -> in_progress (the check failed, {exit})"),
             ),
+        ))
+    })
+}
+
+/// Work the train cannot bring in at all goes back to its grove, saying
+/// why (the IMP hands in again once it is fixed).
+fn send_back_unbringable(s: &Session, wo: &WorkOrder, why: &str) -> Result<()> {
+    let id = wo.id;
+    super::report::transaction(s, |ws| {
+        unchanged(ws, wo)?;
+        ws.change(id, |w, cx| {
+            set_status(w, Status::InProgress, cx, None)?;
+            if let Some(a) = &mut w.approval {
+                a.state = ApprovalState::Rejected;
+                a.by = Some(cx.actor.to_string());
+                a.at = Some(cx.now.clone());
+                a.note = Some(why.to_string());
+            }
+            w.notes.push(Note {
+                at: cx.now.clone(),
+                by: cx.actor.to_string(),
+                text: why.to_string(),
+                extra: Default::default(),
+            });
+            Ok("review -> in_progress (could not be brought in)".to_string())
+        })?;
+        Ok((
+            (),
+            Message::new(
+                "train.unbringable",
+                format!("{id}: review -> in_progress (the train could not bring it in)"),
+            )
+            .line(why.to_string()),
         ))
     })
 }
