@@ -805,8 +805,10 @@ fn mission_land_fast_forwards_a_clean_checked_out_target() {
     assert!(env.git(&["status", "--porcelain"]).ok().stdout.is_empty());
     let m = env.orc(&["mission", "show", "--json"]).ok().json();
     assert_eq!(m["landed"]["commit"], integration.as_str());
+    let commits = env.ledger_commits();
     let again = env.orc(&["mission", "land"]).ok();
     assert!(again.stdout.contains("already on main"), "{}", again.stdout);
+    assert_eq!(env.ledger_commits(), commits, "recorded once");
 }
 
 #[test]
@@ -827,6 +829,15 @@ fn mission_land_refuses_a_target_checked_out_with_changes() {
     assert_eq!(
         std::fs::read_to_string(env.repo.join("README.md")).unwrap(),
         "my edit\n"
+    );
+    // The person follows the hint; landing again records where it is.
+    env.git(&["merge", "-q", "--ff-only", INTEGRATION]).ok();
+    env.orc(&["mission", "land"]).ok();
+    let m = env.orc(&["mission", "show", "--json"]).ok().json();
+    assert_eq!(
+        m["landed"]["commit"],
+        tip(&env, INTEGRATION).as_str(),
+        "{m:#}"
     );
 }
 
@@ -1121,6 +1132,19 @@ fn a_hand_in_with_uncommitted_changes_is_refused_and_loses_nothing() {
     let dir = grove(&env, "one");
     env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
     env.orc_in(&dir, &["work", "start"]).ok();
+    // The check says whether it ran; it passes on the committed work only
+    // (the half edit left in the grove would fail it).
+    let ran = env.root.join("check-ran");
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        &format!(
+            "touch '{}'; test -f forgot.txt && ! grep -q 'half an edit' README.md",
+            ran.display()
+        ),
+    ])
+    .ok();
     // Nothing committed at all: `done` would land nothing.
     std::fs::write(dir.join("forgot.txt"), "work\n").unwrap();
     let out = env
@@ -1139,6 +1163,7 @@ fn a_hand_in_with_uncommitted_changes_is_refused_and_loses_nothing() {
         std::fs::read_to_string(dir.join("forgot.txt")).unwrap(),
         "work\n"
     );
+    assert!(!ran.exists(), "refused before the check ran");
     let out = env.orc_in(&dir, &["work", "review"]).code(code::CONFLICT);
     assert!(out.stderr.contains("forgot.txt"), "{}", out.stderr);
 
@@ -1154,6 +1179,8 @@ fn a_hand_in_with_uncommitted_changes_is_refused_and_loses_nothing() {
     let w = wo(&env, "WO-001");
     assert_eq!(w["status"], "review", "{w:#}");
     assert_eq!(w["evidence"]["commits"], 1, "{w:#}");
+    assert!(ran.exists());
+    assert_eq!(w["evidence"]["check"]["exit"], 0, "{w:#}");
     let notes = w["notes"].to_string();
     assert!(
         notes.contains("1 uncommitted change(s)") && notes.contains("README.md"),
@@ -1610,4 +1637,102 @@ fn grove_remove_keeps_unlanded_work_of_a_detached_head() {
     );
     assert!(out["archived"].is_null(), "the branch had nothing: {out:#}");
     assert_eq!(env.git(&["rev-parse", kept]).ok().line(), adrift);
+}
+
+/// A target being rebased (HEAD detached, the branch named in
+/// `rebase-merge/head-name`) counts as checked out, as git counts it:
+/// `mission land` does not move it under the rebase.
+#[test]
+fn mission_land_leaves_a_target_that_is_being_rebased() {
+    let env = landed_env();
+    let main = tip(&env, "main");
+    let mut rebase = env.command("git", &env.repo);
+    rebase
+        .args(["rebase", "-q", "-i", "--root"])
+        .env("GIT_SEQUENCE_EDITOR", "sed -i 1s/^pick/edit/")
+        .env("GIT_EDITOR", "true");
+    let out = rebase.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(env.repo.join(".git/rebase-merge/head-name").exists());
+    let out = env.orc(&["mission", "land"]).code(code::CONFLICT);
+    assert!(
+        out.stderr.contains(env.repo.to_str().unwrap()),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(tip(&env, "main"), main, "not moved under the rebase");
+    env.git(&["rebase", "--abort"]).ok();
+    assert_eq!(tip(&env, "main"), main);
+}
+
+/// A person decides for a reviewer that got stuck (its review work order
+/// blocked), and work asked for review with nothing to land is done once
+/// approved.
+#[test]
+fn a_person_decides_for_a_stuck_reviewer_and_review_without_commits_finishes() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "agent"]).ok();
+    env.orc(&["wo", "create", "Parser"]).ok();
+    let one = grove(&env, "one");
+    let two = grove(&env, "two");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &one, "parser.txt", "parse\n");
+    hand_in(&env, &one, "WO-001");
+    env.orc(&["assign", "WO-002", "--grove", "two"]).ok();
+    env.orc_in(
+        &two,
+        &[
+            "work",
+            "block",
+            "WO-002",
+            "--reason",
+            "cannot read the diff",
+        ],
+    )
+    .ok();
+    assert_eq!(wo(&env, "WO-002")["status"], "blocked");
+    env.orc(&["approve", "WO-001"]).ok();
+    assert_eq!(wo(&env, "WO-002")["status"], "done");
+    assert_eq!(wo(&env, "WO-001")["approval"]["state"], "approved");
+
+    // Nothing committed, review asked for: a person looks, approves, done.
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    env.orc(&["wo", "create", "Check the logs"]).ok();
+    let three = grove(&env, "three");
+    env.orc(&["assign", "WO-003", "--grove", "three"]).ok();
+    env.orc_in(&three, &["work", "start"]).ok();
+    env.orc_in(&three, &["work", "review"]).ok();
+    let w = wo(&env, "WO-003");
+    assert_eq!(w["status"], "review", "{w:#}");
+    assert!(w["evidence"].is_null());
+    env.orc(&["approve", "WO-003"]).ok();
+    assert_eq!(wo(&env, "WO-003")["status"], "done");
+}
+
+/// Unassigning a grove (as the watcher does when its agent died) leaves
+/// its work in review: it still lands from the grove's branch.
+#[test]
+fn unassigning_a_grove_leaves_its_handed_in_work_on_the_train() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "review", "deputy"]).ok();
+    env.orc(&["wo", "create", "Parent"]).ok();
+    env.orc(&["wo", "create", "Done part", "--parent", "WO-001"])
+        .ok();
+    env.orc(&["wo", "create", "Open part", "--parent", "WO-001"])
+        .ok();
+    let dir = grove(&env, "one");
+    env.orc(&["assign", "WO-001", "--grove", "one"]).ok();
+    commit(&env, &dir, "done.txt", "done\n");
+    hand_in(&env, &dir, "WO-002");
+    env.orc(&["unassign", "one"]).ok();
+    assert_eq!(wo(&env, "WO-002")["status"], "review");
+    assert_eq!(wo(&env, "WO-003")["status"], "ready");
+    env.orc(&["approve", "WO-002"]).ok();
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-002")["status"], "done");
+    assert!(files_at(&env, INTEGRATION).contains("done.txt"));
 }

@@ -216,6 +216,15 @@ pub fn head(dir: &Path) -> Result<ObjectId> {
         .map_err(|_| Error::internal(format!("git rev-parse HEAD printed {t:?}")))
 }
 
+/// The branch checked out in the worktree at `dir` (None: HEAD is
+/// detached, as during a rebase or bisection).
+pub fn branch_of(dir: &Path) -> Result<Option<String>> {
+    let mut cmd = git_in(dir);
+    cmd.args(["symbolic-ref", "-q", "--short", "HEAD"]);
+    let out = run(cmd, "read HEAD")?;
+    Ok(out.status.success().then(|| text(&out)))
+}
+
 /// Whether the worktree at `dir` has no change (tracked or untracked, as
 /// `git status --porcelain` sees it).
 pub fn is_clean(dir: &Path) -> Result<bool> {

@@ -730,24 +730,29 @@ impl Ledger {
         self.worktree_on(&self.branch)
     }
 
-    /// The worktree that has `branch` checked out, if one does.
+    /// The worktree that has `branch` checked out, if one does — as git
+    /// counts it: on the branch, or rebasing it or bisecting it (HEAD is
+    /// detached then, and git puts the branch back when it is done). A
+    /// bare repository's HEAD is not a checkout.
     fn worktree_on(&self, branch: &str) -> Result<Option<PathBuf>> {
         let common = self.repo.common_dir();
-        let wanted = format!("ref: refs/heads/{branch}");
-        let holds = |head: &Path| std::fs::read_to_string(head).is_ok_and(|t| t.trim() == wanted);
-        if holds(&common.join("HEAD")) {
-            let dir = if self.repo.is_bare() {
-                common.to_path_buf()
-            } else {
-                common.parent().unwrap_or(common).to_path_buf()
-            };
-            return Ok(Some(dir));
+        let full = format!("refs/heads/{branch}");
+        let wanted = format!("ref: {full}");
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        let holds = |gitdir: &Path| {
+            read(gitdir.join("HEAD")).trim() == wanted
+                || read(gitdir.join("rebase-merge/head-name")).trim() == full
+                || read(gitdir.join("rebase-apply/head-name")).trim() == full
+                || read(gitdir.join("BISECT_START")).trim() == branch
+        };
+        if !self.repo.is_bare() && holds(common) {
+            return Ok(Some(common.parent().unwrap_or(common).to_path_buf()));
         }
         let Ok(entries) = std::fs::read_dir(common.join("worktrees")) else {
             return Ok(None);
         };
         for e in entries.flatten() {
-            if holds(&e.path().join("HEAD")) {
+            if holds(&e.path()) {
                 // `gitdir` names the worktree's `.git` file.
                 let dir = std::fs::read_to_string(e.path().join("gitdir"))
                     .ok()

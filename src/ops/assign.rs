@@ -189,7 +189,10 @@ fn catch_up(s: &Session, id: GroveId) -> Result<bool> {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
-    if !here.is_some_and(|h| same(&h, path)) {
+    // On its branch, not rebasing or bisecting it (HEAD detached then).
+    if !here.is_some_and(|h| same(&h, path))
+        || crate::ledger::merge::branch_of(path)?.as_deref() != Some(g.branch.as_str())
+    {
         return Ok(false);
     }
     let head = crate::ledger::merge::head(path)?;
@@ -302,7 +305,10 @@ pub fn unassign(s: &Session, grove: GroveId) -> Result<Assignment> {
             ws.order(*id)?;
         }
         for id in &ids {
-            if !ws.order(*id)?.status.is_closed() {
+            // Work in review stays there: what was handed in is on the
+            // grove's branch and is reviewed and lands without the grove.
+            let st = ws.order(*id)?.status;
+            if !st.is_closed() && st != Status::Review {
                 ws.change(*id, |wo, _| {
                     let from = wo.status;
                     wo.status = Status::Ready;

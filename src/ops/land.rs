@@ -65,6 +65,13 @@ pub fn land(s: &Session, id: MissionId) -> Result<Landing> {
         worktree: None,
     };
     if s.ledger.is_ancestor(tip, from)? {
+        // Already there — landed by hand (`git merge --ff-only`, as orc's
+        // own hint says), or an earlier landing whose record failed:
+        // recorded once, so the mission says where its work is.
+        let recorded = s.ledger_mission(id)?.landed;
+        if recorded.is_none_or(|l| l.target != target || l.commit != landing.to) {
+            record(s, id, &landing)?;
+        }
         return Ok(landing);
     }
     let (to, how) = if s.ledger.is_ancestor(from, tip)? {
@@ -91,6 +98,13 @@ pub fn land(s: &Session, id: MissionId) -> Result<Landing> {
         }
         Some(wt) => {
             let run = format!("git -C {} merge --ff-only {integration}", wt.display());
+            if merge::branch_of(wt)?.as_deref() != Some(target.as_str()) {
+                return Err(Error::conflict(format!(
+                    "{target} is being rebased or bisected in {}; orc does not move it meanwhile",
+                    wt.display()
+                ))
+                .with_hint("finish or abort that (`git rebase --continue|--abort`, `git bisect reset`), then land again"));
+            }
             if merge::head(wt)? != from {
                 return Err(Error::conflict(format!(
                     "{target} is checked out in {} at another commit than the branch's",

@@ -155,13 +155,20 @@ pub fn report(
             }
         }
     };
-    // Work handed in is measured (and checked) before any lock is taken.
-    let handin = match edit.status {
-        Some(Status::Done | Status::Review) => super::review::handin(s, grove, true)?,
+    // Work handed in is measured, refused if it left changes uncommitted,
+    // then checked — all before any lock is taken.
+    let mut handin = match edit.status {
+        Some(Status::Done | Status::Review) => super::review::handin(s, grove)?,
         _ => None,
+    };
+    // (A review's verdict brings no code: neither refused nor checked.)
+    let verdict = handin.is_some() && {
+        let (_, dir) = s.locate_work_order(id)?;
+        super::records::read_work_order(&dir, id)?.reviews.is_some()
     };
     if let (
         Some(h),
+        false,
         Report::Done {
             allow_uncommitted: false,
             ..
@@ -169,9 +176,12 @@ pub fn report(
         | Report::Review {
             allow_uncommitted: false,
         },
-    ) = (&handin, report)
+    ) = (&handin, verdict, report)
     {
-        refuse_uncommitted(s, grove, id, h)?;
+        refuse_uncommitted(grove, id, h)?;
+    }
+    if let Some(h) = handin.as_mut().filter(|_| !verdict) {
+        super::review::add_check(s, grove, h)?;
     }
     transaction(s, |ws| {
         ws.assignment(grove)?;
@@ -185,17 +195,8 @@ pub fn report(
 /// would not land, and `done` would say they had. Refused (unless
 /// `--allow-uncommitted`) for work that brings code — not for a review's
 /// verdict.
-fn refuse_uncommitted(
-    s: &Session,
-    grove: GroveId,
-    id: WorkOrderId,
-    h: &super::review::Handin,
-) -> Result<()> {
+fn refuse_uncommitted(grove: GroveId, id: WorkOrderId, h: &super::review::Handin) -> Result<()> {
     if h.uncommitted.is_empty() {
-        return Ok(());
-    }
-    let (_, dir) = s.locate_work_order(id)?;
-    if super::records::read_work_order(&dir, id)?.reviews.is_some() {
         return Ok(());
     }
     Err(Error::conflict(format!(
@@ -483,7 +484,7 @@ fn apply_pending_once(
         {
             // (The check runs for `orc work done|review` only: not inside
             // the watcher. The train checks every merge anyway.)
-            super::review::handin(s, grove, false)?
+            super::review::handin(s, grove)?
         } else {
             None
         };

@@ -37,6 +37,60 @@ pub struct Handin {
     pub uncommitted: Vec<String>,
 }
 
+/// Runs the repository's `check` (when set) on what `h` hands in, if it
+/// hands in commits, and records the result in its evidence.
+pub fn add_check(s: &Session, grove: GroveId, h: &mut Handin) -> Result<()> {
+    let Some(command) = super::config::text(s, "check")? else {
+        return Ok(());
+    };
+    if h.evidence.commits == 0 {
+        return Ok(());
+    }
+    let g = s.ledger_grove(grove)?;
+    let head = gix::ObjectId::from_hex(h.evidence.head.as_bytes())
+        .map_err(|_| Error::internal("a measured head is not a commit id"))?;
+    let c = check_commit(
+        s,
+        g.mission,
+        &grove.to_string(),
+        std::path::Path::new(&g.path),
+        head,
+        &command,
+    )?;
+    h.evidence.check = Some(check_result(&command, &c, "check.log"));
+    h.check_output = Some(c.output);
+    Ok(())
+}
+
+/// Runs the repository's check on commit `head`: in the grove at `grove`
+/// when it is there, on that commit and clean; else (it moved on, or has
+/// changes that are not part of the work) in a worktree of that commit of
+/// its own, removed afterwards — so the result is about what was handed
+/// in, nothing else.
+fn check_commit(
+    s: &Session,
+    mission: crate::model::MissionId,
+    name: &str,
+    grove: &std::path::Path,
+    head: gix::ObjectId,
+    command: &str,
+) -> Result<merge::Checked> {
+    let timeout = check_timeout(s)?;
+    let tail = check_tail(s)?;
+    let here =
+        grove.join(".git").exists() && merge::head(grove)? == head && merge::is_clean(grove)?;
+    if here {
+        return merge::check(grove, command, tail, timeout);
+    }
+    let common = s.ledger.common_dir();
+    let tmp = super::train::worktree_path(s, mission)?
+        .with_file_name(format!(".check-{name}-{}", std::process::id()));
+    let wt = merge::train_worktree(&common, &tmp, head)?;
+    let c = merge::reset(&wt, head).and_then(|()| merge::check(&wt, command, tail, timeout));
+    let _ = crate::ledger::worktree::remove(&common, &wt, true);
+    c
+}
+
 /// How long the repository's check may run (`check_timeout`, default
 /// 30 minutes) before orc stops it.
 pub fn check_timeout(s: &Session) -> Result<std::time::Duration> {
@@ -107,9 +161,9 @@ pub fn policy(s: &Session, mission: &Mission, wo: &WorkOrder) -> ReviewPolicy {
 }
 
 /// Measures what grove `grove` hands in: None when its mission has no
-/// integration branch (work is then `done` when reported, as before).
-/// With `run_check`, the repository's `check` runs in the grove.
-pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Handin>> {
+/// integration branch (work is then `done` when reported, as before). The
+/// check is not run here ([`add_check`]).
+pub fn handin(s: &Session, grove: GroveId) -> Result<Option<Handin>> {
     let g = s.ledger_grove(grove)?;
     let mission = s.ledger_mission(g.mission)?;
     if mission.integration.is_none() {
@@ -124,19 +178,6 @@ pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Han
     // What has not landed yet: work of this branch that landed by rebase
     // or squash is not counted again.
     let (size, base) = bases.size(s, head)?;
-    let (check, check_output) = match (
-        run_check && size.commits > 0,
-        super::config::text(s, "check")?,
-    ) {
-        (true, Some(command)) => {
-            let c = merge::check(dir, &command, check_tail(s)?, check_timeout(s)?)?;
-            (
-                Some(check_result(&command, &c, "check.log")),
-                Some(c.output),
-            )
-        }
-        _ => (None, None),
-    };
     Ok(Some(Handin {
         evidence: Evidence {
             branch: g.branch.clone(),
@@ -146,11 +187,11 @@ pub fn handin(s: &Session, grove: GroveId, run_check: bool) -> Result<Option<Han
             files: size.files,
             insertions: size.insertions,
             deletions: size.deletions,
-            check,
+            check: None,
             at: s.now.clone(),
             extra: Default::default(),
         },
-        check_output,
+        check_output: None,
         uncommitted,
     }))
 }
@@ -179,26 +220,10 @@ pub fn record_check(s: &Session, id: WorkOrderId) -> Result<CheckResult> {
         .ok_or_else(|| Error::conflict(format!("{id} is held by no grove")))?;
     let g = s.ledger_grove(grove)?;
     let path = std::path::Path::new(&g.path);
-    let at_head = path.exists()
-        && Some(merge::head(path)?) == gix::ObjectId::from_hex(evidence.head.as_bytes()).ok();
+    let head = gix::ObjectId::from_hex(evidence.head.as_bytes())
+        .map_err(|_| Error::invalid(format!("{id}: evidence.head is not a commit id")))?;
     let timeout = check_timeout(s)?;
-    let tail = check_tail(s)?;
-    let c = if at_head {
-        merge::check(path, &command, tail, timeout)?
-    } else {
-        // The grove moved on: check the handed-in commit in a worktree of
-        // its own, removed afterwards.
-        let head = gix::ObjectId::from_hex(evidence.head.as_bytes())
-            .map_err(|_| Error::invalid(format!("{id}: evidence.head is not a commit id")))?;
-        let common = s.ledger.common_dir();
-        let tmp = super::train::worktree_path(s, wo.mission)?
-            .with_file_name(format!(".check-{id}-{}", std::process::id()));
-        let wt = merge::train_worktree(&common, &tmp, head)?;
-        merge::reset(&wt, head)?;
-        let c = merge::check(&wt, &command, tail, timeout);
-        let _ = crate::ledger::worktree::remove(&common, &wt, true);
-        c?
-    };
+    let c = check_commit(s, wo.mission, &id.to_string(), path, head, &command)?;
     let result = check_result(&command, &c, "check.log");
     let outcome = if result.passed() {
         "passed".to_string()
@@ -491,6 +516,14 @@ fn decide(
                 if let Some(n) = &note {
                     add_note(wo, cx, format!("approved: {n}"));
                 }
+                // Reviewed work that brings no commits has nothing to land:
+                // approving it finishes it (the train takes only evidence).
+                if wo.evidence.is_none() {
+                    set_status(wo, Status::Done, cx, None)?;
+                    return Ok(format!(
+                        "approved by {actor}; review -> done (nothing to land)"
+                    ));
+                }
                 Ok(format!("approved by {actor}"))
             } else {
                 set_status(wo, Status::InProgress, cx, None)?;
@@ -514,10 +547,8 @@ fn decide(
             let rid = r.id;
             let verdict = if approve { "approved" } else { "rejected" };
             ws.change(rid, |w, cx| {
-                if w.status == Status::Ready {
-                    set_status(w, Status::InProgress, cx, None)?;
-                }
-                if w.status == Status::Assigned {
+                // (Blocked too: a reviewer that got stuck is relieved.)
+                if matches!(w.status, Status::Ready | Status::Assigned | Status::Blocked) {
                     set_status(w, Status::InProgress, cx, None)?;
                 }
                 set_status(w, Status::Done, cx, None)?;
