@@ -1133,7 +1133,29 @@ fn a_bare_repository_works() {
             .as_str()
             .unwrap(),
     );
+    std::fs::write(g.join("work.txt"), "work\n").unwrap();
+    env.git_in(&g, &["add", "work.txt"]).ok();
+    env.git_in(&g, &["commit", "-q", "-m", "work"]).ok();
     env.orc_in(&g, &["work", "done"]).ok();
+    // The work lands, and the mission lands on the branch the bare
+    // repository's HEAD names (no checkout: moved by compare-and-swap).
+    env.orc_in(&bare, &["merge"]).ok();
+    let out = env
+        .orc_in(&bare, &["mission", "land", "--json"])
+        .ok()
+        .json();
+    assert_eq!(out["how"], "fast-forward", "{out:#}");
+    let main = env.git_in(&bare, &["rev-parse", "main"]).ok().line();
+    let integration = env
+        .git_in(&bare, &["rev-parse", "orc-mission/MISSION-001"])
+        .ok()
+        .line();
+    assert_eq!(main, integration);
+    let files = env
+        .git_in(&bare, &["ls-tree", "--name-only", "main"])
+        .ok()
+        .stdout;
+    assert!(files.contains("work.txt"), "{files}");
     let fsck = env.git_in(&bare, &["fsck", "--strict", "--no-dangling"]);
     assert_eq!(fsck.code, 0, "{}", fsck.stderr);
 }
