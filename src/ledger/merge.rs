@@ -591,30 +591,43 @@ pub fn check(dir: &Path, command: &str, tail: usize, timeout: Duration) -> Resul
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::environment(format!("cannot run the check `{command}`: {e}")))?;
-    let group = child.id() as i32;
+    let group = child.id() as libc::pid_t;
     let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait();
+    // Waits for the check to end without reaping it: while its first
+    // process is a zombie, neither its pid nor its group's id can be given
+    // to another process, so the group can be signalled safely after.
+    std::thread::spawn(move || {
+        // SAFETY: waitid(2) writes only into `info`, a zeroed siginfo_t
+        // owned by this frame.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        loop {
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    group as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                break;
+            }
+        }
         let _ = tx.send(());
-        status
     });
     let timed_out = rx.recv_timeout(timeout).is_err();
-    // SAFETY (both): kill(2) with a negative pid signals the process group
-    // the check was started in; it touches no memory.
-    if timed_out {
-        unsafe {
-            libc::kill(-group, libc::SIGKILL);
-        }
-    }
-    let status = waiter
-        .join()
-        .map_err(|_| Error::internal("the check's waiter panicked"))?
-        .map_err(|e| Error::environment(format!("cannot wait for the check `{command}`: {e}")))?;
-    // What it left running in the background (a server a test started)
-    // goes with it: the next check must not find it holding a port.
+    // Past its time the whole group goes; and what it left running in the
+    // background (a server a test started) goes with it when it ended, so
+    // the next check does not find it holding a port.
+    // SAFETY: kill(2) with a negative pid signals the process group the
+    // check was started in (still ours: its leader is not reaped yet); it
+    // touches no memory.
     unsafe {
         libc::kill(-group, libc::SIGKILL);
     }
+    let status = child
+        .wait()
+        .map_err(|e| Error::environment(format!("cannot wait for the check `{command}`: {e}")))?;
     let mut output = Vec::new();
     if let Ok(mut f) = std::fs::File::open(&log) {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
