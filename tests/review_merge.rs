@@ -1736,3 +1736,96 @@ fn unassigning_a_grove_leaves_its_handed_in_work_on_the_train() {
     assert_eq!(wo(&env, "WO-002")["status"], "done");
     assert!(files_at(&env, INTEGRATION).contains("done.txt"));
 }
+
+/// Ctrl-C on `orc merge` (the check runs in a process group of its own,
+/// out of the terminal's reach) stops the check with everything it
+/// started; the work stays approved for the next train.
+#[test]
+fn interrupting_the_train_stops_its_check() {
+    let env = TestEnv::with_mission();
+    let started = env.root.join("started");
+    let pids = env.root.join("pids");
+    handed_in(&env, &["alpha"]);
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        &format!(
+            "sleep 60 & echo $! > '{}'; touch '{}'; wait",
+            pids.display(),
+            started.display()
+        ),
+    ])
+    .ok();
+    let train = train_in_check(&env, &started);
+    let sleeper = std::fs::read_to_string(&pids).unwrap().trim().to_string();
+    assert!(!gone(&sleeper), "the check is running");
+    // SAFETY: kill(2) on the orc process this test started.
+    unsafe {
+        libc::kill(train.id() as i32, libc::SIGINT);
+    }
+    let out = train.wait_with_output().unwrap();
+    // (`--json`: the error is the JSON on stdout.)
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{:?} {said}", out.status);
+    assert!(said.contains("interrupted (signal 2)"), "{said}");
+    assert!(gone(&sleeper), "the check's process {sleeper} was stopped");
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["status"], "review", "{w:#}");
+    assert_eq!(w["approval"]["state"], "approved");
+}
+
+/// Landed heads the repository pruned (with `squash` nothing but the
+/// ledger names them once the grove moved on) are not needed: hand-in,
+/// review and removal go on.
+#[test]
+fn pruned_landed_heads_do_not_break_the_grove_that_made_them() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "merge.strategy", "squash"]).ok();
+    let dirs = handed_in(&env, &["alpha"]);
+    env.orc(&["merge"]).ok();
+    let old = wo(&env, "WO-001")["evidence"]["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.orc(&["wo", "create", "More"]).ok();
+    env.orc(&["assign", "WO-002", "--grove", "alpha"]).ok();
+    env.git(&["reflog", "expire", "--expire=now", "--all"]).ok();
+    env.git(&["gc", "-q", "--prune=now"]).ok();
+    assert_ne!(env.git(&["cat-file", "-e", &old]).code, 0, "pruned");
+    commit(&env, &dirs[0], "more.txt", "more\n");
+    hand_in(&env, &dirs[0], "WO-002");
+    assert_eq!(wo(&env, "WO-002")["evidence"]["commits"], 1);
+    env.orc(&["review", "WO-002"]).ok();
+    env.orc(&["merge"]).ok();
+    assert_eq!(wo(&env, "WO-002")["status"], "done");
+    env.orc(&["grove", "remove", "alpha"]).ok();
+}
+
+/// A stopped check's note counts against `artifacts.max_bytes`: the log
+/// is cut to fit, never refused.
+#[test]
+fn a_stopped_checks_log_fits_a_small_artifact_limit() {
+    let env = TestEnv::with_mission();
+    env.orc(&["config", "set", "artifacts.max_bytes", "1000"])
+        .ok();
+    env.orc(&["config", "set", "check_timeout", "1s"]).ok();
+    env.orc(&[
+        "config",
+        "set",
+        "check",
+        "head -c 5000 /dev/zero | tr '\\0' x; sleep 30",
+    ])
+    .ok();
+    handed_in(&env, &["alpha"]);
+    let w = wo(&env, "WO-001");
+    assert_eq!(w["evidence"]["check"]["timed_out"], true, "{w:#}");
+    let log = env
+        .orc(&["artifact", "get", "WO-001", "check.log"])
+        .ok()
+        .stdout;
+    assert!(log.len() <= 1000, "{}", log.len());
+    assert!(log.ends_with("and was stopped]\n"), "{log}");
+    let out = env.orc(&["merge", "--json"]).ok().json();
+    assert_eq!(out["trains"][0]["sent_back"][0][0], "WO-001", "{out:#}");
+}

@@ -170,6 +170,43 @@ pub fn independent(common: &Path, commits: &[ObjectId]) -> Result<Vec<ObjectId>>
         .collect())
 }
 
+/// Those of `ids` the repository has as commits (one `git cat-file
+/// --batch-check` for all of them).
+pub fn existing(common: &Path, ids: &[ObjectId]) -> Result<Vec<ObjectId>> {
+    use std::io::Write;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = git_common(common);
+    cmd.args(["cat-file", "--batch-check=%(objectname) %(objecttype)"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::environment(format!("cannot run git to look for commits: {e}")))?;
+    let mut input = String::new();
+    for id in ids {
+        input.push_str(&format!("{id}\n"));
+    }
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(|e| Error::environment(format!("cannot talk to git: {e}")))?;
+    }
+    let out = ok(
+        child
+            .wait_with_output()
+            .map_err(|e| Error::environment(format!("cannot run git to look for commits: {e}")))?,
+        "look for commits",
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(" commit"))
+        .filter_map(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        .collect())
+}
+
 /// Whether the repository has commit `id` (`git cat-file -e id^{commit}`).
 pub fn has_commit(common: &Path, id: ObjectId) -> Result<bool> {
     let mut cmd = git_common(common);
@@ -449,6 +486,18 @@ pub fn bring(
         .collect();
     reset(dir, before)?;
     if files.is_empty() {
+        // Not a conflict: the work itself may be what git refuses (no
+        // history in common), which is the work's to fix, not the train's.
+        if let Ok(mut cmd) = git_common_of(dir) {
+            cmd.arg("merge-base")
+                .arg(before.to_string())
+                .arg(head.to_string());
+            if run(cmd, "find a merge base").is_ok_and(|o| o.status.code() == Some(1)) {
+                return Err(Error::conflict(format!(
+                    "{head} shares no history with the integration branch"
+                )));
+            }
+        }
         return Err(Error::environment(format!(
             "git could not bring the work in: {}",
             errors(&result)
@@ -588,6 +637,9 @@ pub fn check(dir: &Path, command: &str, tail: usize, timeout: Duration) -> Resul
     ] {
         cmd.env_remove(var);
     }
+    // The check runs in a process group of its own, so a Ctrl-C at the
+    // terminal reaches orc only: orc then stops the check with it.
+    let interrupts = Interrupts::catch();
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::environment(format!("cannot run the check `{command}`: {e}")))?;
@@ -615,7 +667,25 @@ pub fn check(dir: &Path, command: &str, tail: usize, timeout: Duration) -> Resul
         }
         let _ = tx.send(());
     });
-    let timed_out = rx.recv_timeout(timeout).is_err();
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let mut interrupted = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            timed_out = true;
+            break;
+        }
+        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(sig) = interrupts.caught() {
+                    interrupted = Some(sig);
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
     // Past its time the whole group goes; and what it left running in the
     // background (a server a test started) goes with it when it ended, so
     // the next check does not find it holding a port.
@@ -628,30 +698,94 @@ pub fn check(dir: &Path, command: &str, tail: usize, timeout: Duration) -> Resul
     let status = child
         .wait()
         .map_err(|e| Error::environment(format!("cannot wait for the check `{command}`: {e}")))?;
+    drop(interrupts);
+    if let Some(sig) = interrupted {
+        let _ = std::fs::remove_file(&log);
+        return Err(Error::environment(format!(
+            "interrupted (signal {sig}): the check `{command}` was stopped with everything it started"
+        )));
+    }
+    // The note on a stopped check counts against `tail` too: the whole is
+    // stored as an artifact under a size limit.
+    let note = if timed_out {
+        format!(
+            "\n[orc: the check ran longer than check_timeout ({}) and was stopped]\n",
+            show_duration(timeout)
+        )
+    } else {
+        String::new()
+    };
+    let keep = tail.saturating_sub(note.len());
     let mut output = Vec::new();
     if let Ok(mut f) = std::fs::File::open(&log) {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let from = len.saturating_sub(tail as u64);
+        let from = len.saturating_sub(keep as u64);
         if f.seek(SeekFrom::Start(from)).is_ok() {
-            let _ = f.read_to_end(&mut output);
+            let _ = f.take(keep as u64).read_to_end(&mut output);
         }
     }
     let _ = std::fs::remove_file(&log);
-    if timed_out {
-        output.extend_from_slice(
-            format!(
-                "\n[orc: the check ran longer than check_timeout ({}) and was stopped]\n",
-                show_duration(timeout)
-            )
-            .as_bytes(),
-        );
-    }
+    output.extend_from_slice(&note.as_bytes()[..note.len().min(tail)]);
     Ok(Checked {
         exit: if timed_out { None } else { status.code() },
         duration: start.elapsed(),
         output,
         timed_out,
     })
+}
+
+/// The last of SIGINT, SIGTERM, SIGHUP that arrived while a check ran.
+static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn note_signal(sig: libc::c_int) {
+    // Async-signal-safe: an atomic store and nothing else.
+    SIGNALLED.store(sig, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// While a check runs, SIGINT, SIGTERM and SIGHUP are noted instead of
+/// ending orc at once, so orc can stop the check's process group first;
+/// the previous handlers are put back when this is dropped.
+struct Interrupts {
+    old: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl Interrupts {
+    fn catch() -> Interrupts {
+        SIGNALLED.store(0, std::sync::atomic::Ordering::SeqCst);
+        let mut old = Vec::new();
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: sigaction(2) with zero-initialised structs owned by
+            // this frame; the handler only stores to an atomic.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = note_signal as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut new.sa_mask);
+                let mut prev: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &new, &mut prev) == 0 {
+                    old.push((sig, prev));
+                }
+            }
+        }
+        Interrupts { old }
+    }
+
+    fn caught(&self) -> Option<i32> {
+        match SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            sig => Some(sig),
+        }
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        for (sig, prev) in &self.old {
+            // SAFETY: puts back the handler sigaction(2) returned.
+            unsafe {
+                libc::sigaction(*sig, prev, std::ptr::null_mut());
+            }
+        }
+    }
 }
 
 fn tempfile_path(dir: &Path) -> PathBuf {

@@ -134,7 +134,8 @@ pub fn prune(common_dir: &Path) -> Result<()> {
 
 /// Deletes `refs/heads/<branch>` if it still points at `tip`
 /// (`git update-ref -d`, a compare-and-swap). Returns git's refusal (it
-/// moved, or it is checked out somewhere), if any, instead of failing.
+/// moved), if any, instead of failing. Unlike `git branch -d` this does
+/// not look at worktrees: the caller makes sure none has it checked out.
 pub fn delete_branch_at(common_dir: &Path, branch: &str, tip: ObjectId) -> Result<Option<String>> {
     let mut cmd = git(common_dir);
     cmd.args(["update-ref", "-d"])

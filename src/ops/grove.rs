@@ -112,7 +112,11 @@ pub fn create(
         .and_then(|()| record_new(s, new, mission, &path, &branch, &base.to_string(), &common));
     if result.is_err() {
         let _ = worktree::remove(&common, &path, true);
-        let _ = worktree::delete_branch_at(&common, &branch, base);
+        // Only a branch no worktree has checked out any more (the removal
+        // above may have failed) and that still is where it was made.
+        if s.ledger.checked_out(&branch).ok().flatten().is_none() {
+            let _ = worktree::delete_branch_at(&common, &branch, base);
+        }
         let _ = worktree::prune(&common);
     }
     result

@@ -54,7 +54,14 @@ impl Bases {
             return Ok(None);
         };
         let orders = super::records::Loaded::read(&s.mission_dir(mission)?)?;
-        Ok(Some(Bases::new(tip, branch, &orders.orders)))
+        Bases::new(tip, branch, &orders.orders).present(s).map(Some)
+    }
+
+    /// Without the landed heads the repository no longer has (pruned once
+    /// no branch held them — then nothing live contains them either).
+    pub fn present(mut self, s: &Session) -> Result<Bases> {
+        self.heads = merge::existing(&s.ledger.common_dir(), &self.heads)?;
+        Ok(self)
     }
 
     fn all(&self) -> Vec<ObjectId> {

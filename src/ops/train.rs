@@ -405,9 +405,13 @@ impl Run<'_> {
             }
         }
         match record_landing(self.s, &brought, &self.integration, tip, result) {
-            Ok(()) => {
+            Ok(ids) => {
                 for w in &brought {
-                    self.report.landed.push((w.id, result.to_string()));
+                    if ids.contains(&w.id) {
+                        self.report.landed.push((w.id, result.to_string()));
+                    } else {
+                        self.held.insert(w.id);
+                    }
                 }
                 Ok(())
             }
@@ -451,7 +455,7 @@ impl Run<'_> {
                     .filter(|o| o.branch == e.branch)
                     .filter_map(|o| ObjectId::from_hex(o.head.as_bytes()).ok()),
             );
-            bases.since(s, head)?
+            bases.present(s)?.since(s, head)?
         };
         let author = s.author();
         let message = format!(
@@ -497,38 +501,28 @@ fn record_landing(
     integration: &str,
     tip: ObjectId,
     commit: ObjectId,
-) -> Result<()> {
-    let ids: Vec<WorkOrderId> = landed.iter().map(|w| w.id).collect();
+) -> Result<Vec<WorkOrderId>> {
     let mission = landed[0].mission;
     super::report::transaction(s, |ws| {
+        // Moved by an earlier attempt of this transaction (the closure runs
+        // again when the ledger changed underneath): the work is on the
+        // branch whatever happened since, so what is unchanged is recorded
+        // and what changed (handed in again) is left for the next train.
+        let moved_already = commit != tip && s.ledger.branch_tip(integration)? == Some(commit);
+        let mut ids: Vec<WorkOrderId> = Vec::new();
         for w in landed {
-            unchanged(ws, w)?;
-        }
-        // (Already there: moved by an earlier attempt of this transaction.)
-        if commit != tip && s.ledger.branch_tip(integration)? != Some(commit) {
-            let msg = format!(
-                "orc: landed {}",
-                ids.iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            if !s
-                .ledger
-                .set_branch(integration, Some(tip), commit, &s.author(), &msg)?
-            {
-                return Err(Error::conflict(MOVED.to_string()));
+            match unchanged(ws, w) {
+                Ok(()) => ids.push(w.id),
+                Err(e) if moved_already && look_again(&e) => {}
+                Err(e) => return Err(e),
             }
+        }
+        if ids.is_empty() {
+            return Err(Error::conflict(CHANGED.to_string()));
         }
         for &id in &ids {
             let at = s.now.clone();
             ws.change(id, |w, cx| {
-                if w.status != Status::Review {
-                    return Err(Error::conflict(format!(
-                        "{id} is {} now; the train lands work in review only",
-                        w.status
-                    )));
-                }
                 set_status(w, Status::Done, cx, None)?;
                 w.landed = Some(Landed {
                     integration: integration.to_string(),
@@ -542,7 +536,10 @@ fn record_landing(
         // A conflict resolved: the work order it was made for landed with
         // it (its handed-in head is in the landed commit), and is done too
         // unless it has other open children.
-        for w in landed.iter().filter(|w| w.kind == "conflict") {
+        for w in landed
+            .iter()
+            .filter(|w| w.kind == "conflict" && ids.contains(&w.id))
+        {
             let Some(parent) = w.parent else { continue };
             let p = ws.order(parent)?.clone();
             let head = p
@@ -586,6 +583,24 @@ fn record_landing(
                 ))
             })?;
         }
+        // Last, with every lock taken and every record read: the branch
+        // moves (nothing after this in the closure can fail but the commit
+        // itself).
+        if commit != tip && !moved_already {
+            let msg = format!(
+                "orc: landed {}",
+                ids.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if !s
+                .ledger
+                .set_branch(integration, Some(tip), commit, &s.author(), &msg)?
+            {
+                return Err(Error::conflict(MOVED.to_string()));
+            }
+        }
         let names: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         let subject = if ids.len() == 1 {
             format!("{}: review -> done (landed on {integration})", names[0])
@@ -593,7 +608,7 @@ fn record_landing(
             format!("{mission}: landed {} on {integration}", names.join(", "))
         };
         Ok((
-            (),
+            ids,
             Message::new("train.land", subject).line(format!("at {commit}")),
         ))
     })
