@@ -55,6 +55,14 @@ fn wo(env: &TestEnv, id: &str) -> Value {
     }
 }
 
+/// The head commit work order `id` was handed in with.
+fn handed_head(env: &TestEnv, id: &str) -> String {
+    wo(env, id)["evidence"]["head"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{id} has no evidence"))
+        .to_string()
+}
+
 fn tip(env: &TestEnv, branch: &str) -> String {
     env.git(&["rev-parse", "--verify", branch]).ok().line()
 }
@@ -1232,6 +1240,20 @@ fn gone(pid: &str) -> bool {
     }
 }
 
+/// Waits for process `pid`, killed by orc, to be gone: SIGKILL is
+/// delivered asynchronously, so it may take a moment on a busy machine —
+/// but not the 30 or 60 seconds it would run if nobody killed it.
+#[track_caller]
+fn killed(pid: &str, what: &str) {
+    common::wait_until(what, std::time::Duration::from_secs(10), || {
+        if gone(pid) {
+            Ok(())
+        } else {
+            Err(format!("{pid} still runs"))
+        }
+    });
+}
+
 /// A check that hangs does not hang the train: past `check_timeout` it is
 /// stopped with everything it started, and the work goes back saying so. A
 /// check that ends leaves nothing running behind it either.
@@ -1255,14 +1277,17 @@ fn a_check_over_its_timeout_is_stopped_with_what_it_started() {
     .ok();
     handed_in(&env, &["alpha"]);
     let leftover = started(1);
-    assert!(
-        gone(&leftover),
-        "the hand-in's check left {leftover} running"
+    killed(
+        &leftover,
+        "what the hand-in's check left running to be stopped",
     );
     env.orc(&["merge"]).ok();
     assert_eq!(wo(&env, "WO-001")["status"], "done");
     let leftover = started(2);
-    assert!(gone(&leftover), "the train's check left {leftover} running");
+    killed(
+        &leftover,
+        "what the train's check left running to be stopped",
+    );
 
     // Never ends.
     for bad in ["0s", "soon", "-1m"] {
@@ -1279,22 +1304,18 @@ fn a_check_over_its_timeout_is_stopped_with_what_it_started() {
         &format!("sleep 60 & echo $! >> '{}'; wait", pids.display()),
     ])
     .ok();
-    env.orc(&["wo", "create", "Write beta"]).ok();
-    let dir = grove(&env, "beta");
-    env.orc(&["assign", "WO-002", "--grove", "beta"]).ok();
-    commit(&env, &dir, "beta.txt", "ok\n");
-    hand_in(&env, &dir, "WO-002");
+    handed_in(&env, &["beta"]);
     let w = wo(&env, "WO-002");
     assert_eq!(w["evidence"]["check"]["timed_out"], true, "{w:#}");
     assert!(w["evidence"]["check"]["exit"].is_null(), "{w:#}");
     let hung = started(3);
-    assert!(gone(&hung), "the hand-in's check {hung} was stopped");
+    killed(&hung, "the hand-in's hung check to be stopped");
     let out = env.orc(&["merge", "--json"]).ok().json();
     let why = out["trains"][0]["sent_back"][0][1].as_str().unwrap_or("");
     assert!(why.contains("timed out after 1s"), "{out:#}");
     assert_eq!(wo(&env, "WO-002")["status"], "in_progress");
     let hung = started(4);
-    assert!(gone(&hung), "the train's check {hung} was stopped");
+    killed(&hung, "the train's hung check to be stopped");
     let log = env
         .orc(&["artifact", "get", "WO-002", "train-check.log"])
         .ok()
@@ -1403,19 +1424,13 @@ fn work_handed_in_again_during_the_trains_check_lands_as_handed_in_last() {
     let env = TestEnv::with_mission();
     let (started, go) = gated_check(&env);
     let dirs = handed_in(&env, &["alpha"]);
-    let first = wo(&env, "WO-001")["evidence"]["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = handed_head(&env, "WO-001");
     let train = train_in_check(&env, &started);
     // Meanwhile the IMP goes on and hands in more (policy none: approved).
     env.orc_in(&dirs[0], &["work", "start", "WO-001"]).ok();
     commit(&env, &dirs[0], "more.txt", "ok\n");
     hand_in(&env, &dirs[0], "WO-001");
-    let second = wo(&env, "WO-001")["evidence"]["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second = handed_head(&env, "WO-001");
     assert_ne!(first, second);
     std::fs::write(&go, "").unwrap();
     let out = train.wait_with_output().unwrap();
@@ -1522,10 +1537,7 @@ fn in_a_batch_work_waits_for_a_dependency_that_is_sent_back() {
 fn work_the_train_cannot_bring_in_goes_back_and_the_train_goes_on() {
     let env = TestEnv::with_mission();
     let dirs = handed_in(&env, &["alpha", "beta"]);
-    let lost = wo(&env, "WO-001")["evidence"]["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let lost = handed_head(&env, "WO-001");
     env.git_in(&dirs[0], &["reset", "-q", "--hard", "HEAD~1"])
         .ok();
     env.git(&["reflog", "expire", "--expire=now", "--all"]).ok();
@@ -1573,10 +1585,7 @@ fn approve_with_head_refuses_work_handed_in_again_since() {
     let env = TestEnv::with_mission();
     env.orc(&["config", "set", "review", "deputy"]).ok();
     let dirs = handed_in(&env, &["alpha"]);
-    let seen = wo(&env, "WO-001")["evidence"]["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let seen = handed_head(&env, "WO-001");
     let text = env.orc(&["review", "WO-001"]).ok().stdout;
     assert!(
         text.contains(&format!("orc approve WO-001 --head {}", &seen[..12])),
@@ -1586,10 +1595,7 @@ fn approve_with_head_refuses_work_handed_in_again_since() {
     env.orc_in(&dirs[0], &["work", "start", "WO-001"]).ok();
     commit(&env, &dirs[0], "more.txt", "ok\n");
     hand_in(&env, &dirs[0], "WO-001");
-    let now = wo(&env, "WO-001")["evidence"]["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let now = handed_head(&env, "WO-001");
     let out = env
         .orc(&["approve", "WO-001", "--head", &seen[..12]])
         .code(code::CONFLICT);
@@ -1769,7 +1775,7 @@ fn interrupting_the_train_stops_its_check() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{:?} {said}", out.status);
     assert!(said.contains("interrupted (signal 2)"), "{said}");
-    assert!(gone(&sleeper), "the check's process {sleeper} was stopped");
+    killed(&sleeper, "the interrupted check to be stopped");
     let w = wo(&env, "WO-001");
     assert_eq!(w["status"], "review", "{w:#}");
     assert_eq!(w["approval"]["state"], "approved");
@@ -1784,10 +1790,7 @@ fn pruned_landed_heads_do_not_break_the_grove_that_made_them() {
     env.orc(&["config", "set", "merge.strategy", "squash"]).ok();
     let dirs = handed_in(&env, &["alpha"]);
     env.orc(&["merge"]).ok();
-    let old = wo(&env, "WO-001")["evidence"]["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let old = handed_head(&env, "WO-001");
     env.orc(&["wo", "create", "More"]).ok();
     env.orc(&["assign", "WO-002", "--grove", "alpha"]).ok();
     env.git(&["reflog", "expire", "--expire=now", "--all"]).ok();

@@ -46,32 +46,12 @@ fn git_in(dir: &Path) -> Command {
     if let Some(parent) = dir.parent() {
         cmd.env("GIT_CEILING_DIRECTORIES", parent);
     }
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_PREFIX",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(std::process::Stdio::null());
+    super::worktree::isolated(&mut cmd);
     cmd
 }
 
 fn git_common(common: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("--git-dir").arg(common);
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(std::process::Stdio::null());
-    cmd
+    super::worktree::git(common)
 }
 
 fn run(mut cmd: Command, what: &str) -> Result<Output> {
@@ -622,21 +602,10 @@ pub fn check(dir: &Path, command: &str, tail: usize, timeout: Duration) -> Resul
     cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
-        .stdin(std::process::Stdio::null())
         .stdout(file)
         .stderr(err)
         .process_group(0);
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_PREFIX",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    ] {
-        cmd.env_remove(var);
-    }
+    super::worktree::isolated(&mut cmd);
     // The check runs in a process group of its own, so a Ctrl-C at the
     // terminal reaches orc only: orc then stops the check with it.
     let interrupts = Interrupts::catch();

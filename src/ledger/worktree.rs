@@ -14,19 +14,31 @@ use crate::error::{Error, Result};
 /// The oldest git orc supports (worktrees with `worktree remove`).
 pub const MIN_GIT: (u32, u32) = (2, 17);
 
-fn git(common_dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("--git-dir").arg(common_dir);
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_PREFIX",
-    ] {
+/// The variables through which a caller's environment (a git hook that
+/// runs orc, say) would point git or a check at another repository.
+const GIT_LOCATION_VARS: [&str; 7] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+];
+
+/// Clears [`GIT_LOCATION_VARS`] from `cmd` and gives it no stdin.
+pub(crate) fn isolated(cmd: &mut Command) -> &mut Command {
+    for var in GIT_LOCATION_VARS {
         cmd.env_remove(var);
     }
-    cmd.stdin(std::process::Stdio::null());
+    cmd.stdin(std::process::Stdio::null())
+}
+
+/// git on the repository whose common directory is `common_dir`.
+pub(crate) fn git(common_dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("--git-dir").arg(common_dir);
+    isolated(&mut cmd);
     cmd
 }
 

@@ -176,6 +176,17 @@ pub fn run(
 /// lands after it (so nothing lands unreviewed through a later head).
 type Prereqs = HashMap<WorkOrderId, Vec<WorkOrderId>>;
 
+/// Whether the train would take `wo`: handed in with commits, in review,
+/// approved.
+pub fn waits_for_train(wo: &WorkOrder) -> bool {
+    wo.status == Status::Review
+        && wo.evidence.is_some()
+        && wo
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.state == ApprovalState::Approved)
+}
+
 fn queue(
     s: &Session,
     orders: &[WorkOrder],
@@ -183,13 +194,7 @@ fn queue(
 ) -> Result<(Vec<WorkOrder>, Vec<WorkOrderId>, Prereqs)> {
     let mut candidates: Vec<&WorkOrder> = orders
         .iter()
-        .filter(|w| w.status == Status::Review)
-        .filter(|w| w.evidence.is_some())
-        .filter(|w| {
-            w.approval
-                .as_ref()
-                .is_some_and(|a| a.state == ApprovalState::Approved)
-        })
+        .filter(|w| waits_for_train(w))
         .filter(|w| only.is_empty() || only.contains(&w.id))
         .filter(|w| committed_as(s, w))
         .collect();

@@ -666,15 +666,30 @@ impl Watcher {
         }
     }
 
-    fn nudge_active_assignments(&mut self, s: &Session) {
-        let groves: Vec<GroveId> = self
-            .watched
+    /// The missions whose workspaces are watched.
+    fn watched_missions(&self) -> Vec<MissionId> {
+        self.watched
+            .values()
+            .filter_map(|o| match o {
+                Owner::Mission(m) => Some(*m),
+                Owner::Grove(_) => None,
+            })
+            .collect()
+    }
+
+    /// The groves that are watched.
+    fn watched_groves(&self) -> Vec<GroveId> {
+        self.watched
             .values()
             .filter_map(|o| match o {
                 Owner::Grove(g) => Some(*g),
                 Owner::Mission(_) => None,
             })
-            .collect();
+            .collect()
+    }
+
+    fn nudge_active_assignments(&mut self, s: &Session) {
+        let groves = self.watched_groves();
         for g in groves {
             if let Ok(Some(a)) = ops::workset::last_good_assignment(s, g)
                 && a.is_active()
@@ -935,14 +950,7 @@ impl Watcher {
         let Ok(Some(tip)) = s.ledger.tip() else {
             return;
         };
-        let missions: Vec<MissionId> = self
-            .watched
-            .values()
-            .filter_map(|o| match o {
-                Owner::Mission(m) => Some(*m),
-                Owner::Grove(_) => None,
-            })
-            .collect();
+        let missions = self.watched_missions();
         for mission in missions {
             if self.trains.contains_key(&mission) || self.train_tip.get(&mission) == Some(&tip) {
                 continue;
@@ -953,13 +961,7 @@ impl Watcher {
             let Ok(loaded) = ops::records::Loaded::read(&dir) else {
                 continue;
             };
-            let approved = loaded.orders.iter().any(|w| {
-                w.status == model::Status::Review
-                    && w.approval
-                        .as_ref()
-                        .is_some_and(|a| a.state == model::review::ApprovalState::Approved)
-            });
-            if !approved {
+            if !loaded.orders.iter().any(ops::train::waits_for_train) {
                 continue;
             }
             self.train_tip.insert(mission, tip);
@@ -1012,14 +1014,7 @@ impl Watcher {
 
     /// Assigns ready work to idle groves whose agent is alive.
     fn dispatch(&mut self, s: &Session) {
-        let missions: Vec<MissionId> = self
-            .watched
-            .values()
-            .filter_map(|o| match o {
-                Owner::Mission(m) => Some(*m),
-                Owner::Grove(_) => None,
-            })
-            .collect();
+        let missions = self.watched_missions();
         let panes = self.list_panes();
         for mission in missions {
             let alive = |g: GroveId| match &panes {
