@@ -66,6 +66,16 @@ struct Stage {
     server: ModelServer,
 }
 
+/// With `ORC_TEST_SHOW_PANES=1`, every pane's screen is printed when a
+/// scenario ends (run with `--nocapture` to read what the agents showed).
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if std::env::var_os("ORC_TEST_SHOW_PANES").is_some() {
+            eprintln!("{}", self.screens());
+        }
+    }
+}
+
 impl Stage {
     fn new(script: Script, agents: &[(&str, &Path)], toml: &str) -> Stage {
         let mut env = TestEnv::new();

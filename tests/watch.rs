@@ -806,3 +806,31 @@ fn a_direct_edit_of_the_review_record_is_refused() {
     });
     stop(watcher);
 }
+
+/// The deputy hears what handed-in work waits for: nothing it must do
+/// (approved by policy none) or a review under a named policy.
+#[test]
+fn the_deputy_hears_what_a_hand_in_waits_for() {
+    let w = World::assigned();
+    let echo = w.grove("echo");
+    let commit = |file: &str| {
+        std::fs::write(echo.join(file), "work\n").unwrap();
+        w.env.git_in(&echo, &["add", file]).ok();
+        w.env.git_in(&echo, &["commit", "-q", "-m", file]).ok();
+    };
+    w.env.orc_in(&echo, &["work", "start"]).ok();
+    commit("a.txt");
+    w.env.orc_in(&echo, &["work", "done"]).ok();
+    w.wait_log(
+        "MISSION-001",
+        "orc: GROVE-001 handed in WO-002; approved (policy none), the merge train lands it",
+    );
+    w.env.orc(&["config", "set", "review", "deputy"]).ok();
+    w.env.orc_in(&echo, &["work", "start", "WO-003"]).ok();
+    commit("b.txt");
+    w.env.orc_in(&echo, &["work", "done", "WO-003"]).ok();
+    w.wait_log(
+        "MISSION-001",
+        "orc: GROVE-001 asks for review of WO-003 (policy deputy); run orc review WO-003",
+    );
+}

@@ -22,6 +22,17 @@ pub enum Target {
     Log,
 }
 
+/// What work handed in for review waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Not known (the work order's file was not in the commit).
+    Unknown,
+    /// Approved already (policy `none`): the merge train takes it.
+    Approved,
+    /// A reviewer under this policy.
+    Pending(model::ReviewPolicy),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Assigned {
@@ -53,6 +64,8 @@ pub enum Event {
         grove: GroveId,
         mission: MissionId,
         work_order: WorkOrderId,
+        /// What the hand-in waits for, as the same commit recorded it.
+        gate: Gate,
     },
     Completed {
         grove: GroveId,
@@ -169,8 +182,19 @@ impl Event {
                 format!("orc: {grove} is blocked on {work_order}; run orc wo show {work_order}")
             }
             Review {
-                grove, work_order, ..
-            } => format!("orc: {grove} asks for review of {work_order}"),
+                grove,
+                work_order,
+                gate,
+                ..
+            } => match gate {
+                Gate::Unknown => format!("orc: {grove} asks for review of {work_order}"),
+                Gate::Approved => format!(
+                    "orc: {grove} handed in {work_order}; approved (policy none), the merge train lands it"
+                ),
+                Gate::Pending(policy) => format!(
+                    "orc: {grove} asks for review of {work_order} (policy {policy}); run orc review {work_order}"
+                ),
+            },
             Completed {
                 grove, work_order, ..
             } => {
@@ -286,6 +310,29 @@ pub fn derive(ledger: &Ledger, commit: &CommitInfo, changes: &[FileChange]) -> R
             _ => {}
         }
     }
+    // A hand-in says what it waits for: its work order, written by the
+    // same commit, holds the approval.
+    for ev in &mut events {
+        if let Event::Review {
+            mission,
+            work_order,
+            gate,
+            ..
+        } = ev
+        {
+            let path = crate::ops::records::work_order_ledger_path(*mission, *work_order);
+            let wo = changes
+                .iter()
+                .find(|c| c.path == path)
+                .and_then(|c| parse::<model::WorkOrder>(ledger, c.new));
+            if let Some(a) = wo.and_then(|w| w.approval) {
+                *gate = match a.state {
+                    model::review::ApprovalState::Approved => Gate::Approved,
+                    _ => Gate::Pending(a.policy),
+                };
+            }
+        }
+    }
     Ok(events)
 }
 
@@ -358,6 +405,7 @@ pub fn assignment_events(
                     grove,
                     mission,
                     work_order,
+                    gate: Gate::Unknown,
                 }),
                 Status::InProgress => events.push(Event::Started {
                     grove,
